@@ -1,0 +1,252 @@
+//! Command-line interface: parses flags, merges them over config.rhai and runs a command;
+//! main (control) thread.
+
+use crate::config::{self, Config};
+use crate::graph;
+use crate::record::wav::Format;
+use crate::render::{self, RenderOptions};
+use crate::script::{self, Diagnostic};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "waves",
+    version,
+    about = "Live-coding synthesizer: Rhai sound scripts, played, rendered and recorded",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Script to play (same as `waves play FILE`).
+    pub file: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Common {
+    /// Settings file (default: ./config.rhai when present, else built-in defaults).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Record what is played.
+    #[arg(long, global = true, overrides_with = "no_record")]
+    pub record: bool,
+    /// Do not record, whatever config.rhai says.
+    #[arg(long, global = true)]
+    pub no_record: bool,
+    /// Recording file name inside output_dir.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub output: Option<String>,
+    /// Part of an output device name.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub device: Option<String>,
+    /// Part of a MIDI input port name ("none" = off).
+    #[arg(long, global = true, value_name = "PORT")]
+    pub midi: Option<String>,
+    /// Sample rate in Hz.
+    #[arg(long, global = true, value_name = "HZ")]
+    pub sample_rate: Option<u32>,
+    /// Length in seconds (overrides the script's duration()).
+    #[arg(long, global = true, value_name = "SECS")]
+    pub duration: Option<f64>,
+    /// Do not watch files for changes.
+    #[arg(long, global = true)]
+    pub no_watch: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Play a script in real time.
+    Play { file: PathBuf },
+    /// Render a script offline to a WAV file, as fast as possible.
+    Render {
+        file: PathBuf,
+        /// Output WAV path (default: <output_dir>/<script name>.wav).
+        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Sample format: f32, i24 or i16.
+        #[arg(long, default_value = "f32")]
+        format: String,
+    },
+    /// Compile scripts without playing them; exit 1 on any error.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(msg) => {
+            eprint!("{msg}");
+            if !msg.ends_with('\n') {
+                eprintln!();
+            }
+            1
+        }
+    }
+}
+
+/// Loads config.rhai and applies the flags over it.
+pub fn settings(common: &Common) -> Result<Config, String> {
+    let path = match &common.config {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from("config.rhai")).filter(|p| p.exists()),
+    };
+    let mut c = match path {
+        Some(p) => {
+            let loaded = config::load(&p).map_err(|d| d.render(None))?;
+            for w in loaded.warnings {
+                eprintln!("{w}");
+            }
+            loaded.config
+        }
+        None => Config::default(),
+    };
+    if common.record {
+        c.record_real_time = true;
+    }
+    if common.no_record {
+        c.record_real_time = false;
+    }
+    if let Some(o) = &common.output {
+        config::check_file_name(o).map_err(|why| format!("error: --output {o:?} {why}"))?;
+        c.recording_filename = o.clone();
+    }
+    if let Some(d) = &common.device {
+        c.audio_device = d.clone();
+    }
+    if let Some(m) = &common.midi {
+        c.midi_input = m.clone();
+    }
+    if let Some(sr) = common.sample_rate {
+        if !(8000..=384_000).contains(&sr) {
+            return Err(format!("error: --sample-rate {sr} is outside 8000..384000"));
+        }
+        c.sample_rate = sr;
+    }
+    if common.no_watch {
+        c.hot_reload = false;
+    }
+    if let Some(d) = common.duration {
+        if !(d > 0.0 && d <= 86_400.0) {
+            return Err(format!(
+                "error: --duration {d} must be between 0 and 86400 seconds"
+            ));
+        }
+    }
+    Ok(c)
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let common = cli.common.clone();
+    match cli.command {
+        Some(Command::Check { files }) => check(&files),
+        Some(Command::Render { file, out, format }) => {
+            let cfg = settings(&common)?;
+            let format = Format::parse(&format)
+                .ok_or_else(|| format!("error: --format {format:?}: use f32, i24 or i16"))?;
+            render_file(&file, out.as_deref(), format, &cfg, common.duration).map(|_| ())
+        }
+        Some(Command::Play { file }) => play(&file, &common),
+        None => match cli.file {
+            Some(file) => play(&file, &common),
+            None => Err(
+                "usage: waves FILE.rhai | waves render FILE | waves check FILE... (see --help)"
+                    .into(),
+            ),
+        },
+    }
+}
+
+fn play(file: &Path, common: &Common) -> Result<(), String> {
+    let cfg = settings(common)?;
+    eprintln!(
+        "note: real-time playback is not built yet; rendering {} offline instead",
+        file.display()
+    );
+    render_file(file, None, Format::F32, &cfg, common.duration).map(|_| ())
+}
+
+fn check(files: &[PathBuf]) -> Result<(), String> {
+    let mut failed = 0;
+    for f in files {
+        match script::compile_file(f, 48000.0) {
+            Ok(c) => {
+                let imports = c.files.len() - 1;
+                println!(
+                    "ok: {} ({} nodes{})",
+                    f.display(),
+                    c.spec.nodes.len(),
+                    if imports > 0 {
+                        format!(", {imports} imported files")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            Err(d) => {
+                eprint!("{}", d.render(None));
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        Err(format!("{failed} of {} scripts failed", files.len()))
+    } else {
+        Ok(())
+    }
+}
+
+/// Compiles a script and renders it offline; prints the closing line.
+pub fn render_file(
+    file: &Path,
+    out: Option<&Path>,
+    format: Format,
+    cfg: &Config,
+    duration: Option<f64>,
+) -> Result<render::RenderReport, String> {
+    let compiled = script::compile_file(file, cfg.sample_rate as f64)
+        .map_err(|d: Diagnostic| d.render(None))?;
+    let seconds = duration
+        .or(compiled.spec.duration)
+        .unwrap_or(cfg.default_duration);
+    let dest = match out {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "out".into());
+            Path::new(&cfg.output_dir).join(format!("{stem}.wav"))
+        }
+    };
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
+    }
+    let graph = graph::compile(&compiled.spec, cfg.sample_rate as f32);
+    let opts = RenderOptions {
+        sample_rate: cfg.sample_rate,
+        master_gain: cfg.master_gain as f32,
+        seconds,
+        format,
+        progress: std::io::stderr().is_terminal(),
+    };
+    let report = render::render(graph, &dest, &opts)
+        .map_err(|e| format!("error: cannot write {}: {e}", dest.display()))?;
+    println!("{}", report.summary());
+    Ok(report)
+}

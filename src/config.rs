@@ -1,0 +1,249 @@
+//! Settings from `config.rhai` (typed, validated, overridable by flags); control thread only.
+
+use crate::script::{Diagnostic, diag, engine};
+use rhai::{Dynamic, Scope};
+use std::path::Path;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub sample_rate: u32,
+    pub buffer_size: u32,
+    pub master_gain: f64,
+    pub output_dir: String,
+    pub play_in_real_time: bool,
+    pub record_real_time: bool,
+    pub recording_filename: String,
+    pub default_duration: f64,
+    pub hot_reload: bool,
+    pub crossfade_ms: f64,
+    pub audio_device: String,
+    pub midi_input: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sample_rate: 48000,
+            buffer_size: 512,
+            master_gain: 0.8,
+            output_dir: "output".into(),
+            play_in_real_time: true,
+            record_real_time: false,
+            recording_filename: "realtime_recording.wav".into(),
+            default_duration: 4.0,
+            hot_reload: true,
+            crossfade_ms: 30.0,
+            audio_device: String::new(),
+            midi_input: String::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Int(i64, i64),
+    Num(f64, f64),
+    Bool,
+    Str,
+    FileName,
+}
+
+const KEYS: &[(&str, Kind)] = &[
+    ("sample_rate", Kind::Int(8000, 384_000)),
+    ("buffer_size", Kind::Int(16, 16384)),
+    ("master_gain", Kind::Num(0.0, 4.0)),
+    ("output_dir", Kind::Str),
+    ("play_in_real_time", Kind::Bool),
+    ("record_real_time", Kind::Bool),
+    ("recording_filename", Kind::FileName),
+    ("default_duration", Kind::Num(0.001, 86_400.0)),
+    ("hot_reload", Kind::Bool),
+    ("crossfade_ms", Kind::Num(0.0, 10_000.0)),
+    ("audio_device", Kind::Str),
+    ("midi_input", Kind::Str),
+];
+
+/// Checks a file name that must stay inside the output folder.
+pub fn check_file_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("is empty".into());
+    }
+    if name.contains('/') || name.contains('\\') || name.contains('\0') {
+        return Err("contains a path separator; give a plain file name".into());
+    }
+    if name == "." || name == ".." || name.starts_with("..") {
+        return Err("would leave the output folder".into());
+    }
+    Ok(())
+}
+
+/// Line and column of `let NAME` / `const NAME` in the config source.
+fn find_binding(source: &str, name: &str) -> (usize, usize) {
+    for (i, line) in source.lines().enumerate() {
+        let t = line.trim_start();
+        for kw in ["let ", "const "] {
+            if let Some(rest) = t.strip_prefix(kw) {
+                let rest_t = rest.trim_start();
+                if rest_t.starts_with(name)
+                    && !rest_t[name.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                {
+                    let col = line.len() - rest_t.len() + 1;
+                    return (i + 1, col);
+                }
+            }
+        }
+    }
+    (0, 0)
+}
+
+/// Result of reading a config: the settings and warnings to print.
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<String>,
+}
+
+pub fn load(path: &Path) -> Result<Loaded, Diagnostic> {
+    let shown = path.display().to_string();
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(&shown, 0, 0, format!("cannot read the config: {e}")))?;
+    parse(&source, &shown)
+}
+
+pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
+    let engine = engine::hardened();
+    let names: Vec<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
+    let ast = engine
+        .compile(source)
+        .map_err(|e| diag::from_parse(&e, file, &names))?;
+    let mut scope = Scope::new();
+    engine
+        .run_ast_with_scope(&mut scope, &ast)
+        .map_err(|e| diag::from_eval(&e, file, &names))?;
+
+    let mut c = Config::default();
+    let mut warnings = Vec::new();
+    for (name, _, value) in scope.iter_raw() {
+        let (line, col) = find_binding(source, name);
+        let Some((_, kind)) = KEYS.iter().find(|(k, _)| *k == name) else {
+            let hint = diag::closest(name, &names)
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            warnings.push(format!(
+                "warning: {file}:{line}:{col}: unknown setting `{name}` is ignored{hint}"
+            ));
+            continue;
+        };
+        let bad = |what: &str| {
+            Diagnostic::new(
+                file,
+                line,
+                col,
+                format!("`{name}` must be {what}, but it is {}", describe(value)),
+            )
+        };
+        match *kind {
+            Kind::Int(lo, hi) => {
+                let v = value.as_int().map_err(|_| bad("a whole number"))?;
+                if !(lo..=hi).contains(&v) {
+                    return Err(bad(&format!("between {lo} and {hi}")));
+                }
+                match name {
+                    "sample_rate" => c.sample_rate = v as u32,
+                    _ => c.buffer_size = v as u32,
+                }
+            }
+            Kind::Num(lo, hi) => {
+                let v = value
+                    .as_float()
+                    .or_else(|_| value.as_int().map(|i| i as f64))
+                    .map_err(|_| bad("a number"))?;
+                if !(lo..=hi).contains(&v) {
+                    return Err(bad(&format!("between {lo} and {hi}")));
+                }
+                match name {
+                    "master_gain" => c.master_gain = v,
+                    "default_duration" => c.default_duration = v,
+                    _ => c.crossfade_ms = v,
+                }
+            }
+            Kind::Bool => {
+                let v = value.as_bool().map_err(|_| bad("true or false"))?;
+                match name {
+                    "play_in_real_time" => c.play_in_real_time = v,
+                    "record_real_time" => c.record_real_time = v,
+                    _ => c.hot_reload = v,
+                }
+            }
+            Kind::Str | Kind::FileName => {
+                let v = value
+                    .clone()
+                    .into_string()
+                    .map_err(|_| bad("a string in quotes"))?;
+                if let Kind::FileName = kind {
+                    check_file_name(&v).map_err(|why| {
+                        Diagnostic::new(file, line, col, format!("`{name}` {why}"))
+                    })?;
+                }
+                match name {
+                    "output_dir" => c.output_dir = v,
+                    "recording_filename" => c.recording_filename = v,
+                    "audio_device" => c.audio_device = v,
+                    _ => c.midi_input = v,
+                }
+            }
+        }
+    }
+    Ok(Loaded {
+        config: c,
+        warnings,
+    })
+}
+
+fn describe(v: &Dynamic) -> String {
+    if v.is_string() {
+        format!("the string {v:?}")
+    } else {
+        format!("{} ({})", v, v.type_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let l = parse("let master_gain = 0.5;\nlet sample_rate = 44100;", "c.rhai").unwrap();
+        assert_eq!(l.config.master_gain, 0.5);
+        assert_eq!(l.config.sample_rate, 44100);
+        assert_eq!(l.config.buffer_size, 512);
+        assert!(l.warnings.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_warns_with_closest_name() {
+        let l = parse("let master_gian = 0.5;", "c.rhai").unwrap();
+        assert_eq!(l.warnings.len(), 1);
+        assert!(l.warnings[0].contains("c.rhai:1:5"), "{}", l.warnings[0]);
+        assert!(l.warnings[0].contains("master_gain"), "{}", l.warnings[0]);
+    }
+
+    #[test]
+    fn wrong_type_is_an_error_at_its_line() {
+        let e = parse(
+            "let hot_reload = true;\nlet sample_rate = \"fast\";",
+            "c.rhai",
+        )
+        .err()
+        .unwrap();
+        assert_eq!((e.line, e.col), (2, 5));
+        assert!(e.message.contains("whole number"), "{}", e.message);
+    }
+
+    #[test]
+    fn recording_name_cannot_escape() {
+        assert!(parse("let recording_filename = \"../x.wav\";", "c.rhai").is_err());
+        assert!(parse("let recording_filename = \"/tmp/x.wav\";", "c.rhai").is_err());
+        assert!(parse("let recording_filename = \"take.wav\";", "c.rhai").is_ok());
+    }
+}

@@ -1,0 +1,109 @@
+//! Echo delay line with feedback; run on the audio thread.
+
+use super::{BLOCK, Ctx, In};
+
+/// Adds echoes to its input: `out = in + wet`, where the wet line repeats every `secs` and
+/// each repeat is `feedback` times the one before (like Sonic Pi's `echo`). The line length
+/// is fixed when the graph is compiled, so processing never allocates; longer requested
+/// times are clamped to it.
+pub struct Delay {
+    /// One ring per lane, lane-major: lane `l` owns `line[l * len..(l + 1) * len]`.
+    line: Vec<f32>,
+    len: usize,
+    write: usize,
+    /// Frames the loop around this delay already adds (a `feedback()` loop reads the
+    /// previous block), subtracted so the echo time stays what the script asked for.
+    latency: f32,
+}
+
+impl Delay {
+    /// `max_secs` is the longest time the line must hold.
+    pub fn new(lanes: usize, sample_rate: f32, max_secs: f32, latency_frames: usize) -> Self {
+        let len = ((max_secs.max(0.0) * sample_rate).ceil() as usize + 2).max(BLOCK + 2);
+        Delay {
+            line: vec![0.0; len * lanes],
+            len,
+            write: 0,
+            latency: latency_frames as f32,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn process(
+        &mut self,
+        ctx: &Ctx,
+        input: In,
+        secs: In,
+        feedback: In,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
+        let len = self.len;
+        let max_d = (len - 2) as f32;
+        for f in 0..BLOCK {
+            let w = (self.write + f) % len;
+            for l in 0..lanes {
+                let ring = &mut self.line[l * len..(l + 1) * len];
+                let d = (secs.at(f, l) * ctx.sample_rate - self.latency).clamp(0.0, max_d);
+                let x = input.at(f, l);
+                // A zero-frame echo would read the slot about to be written: treat as 1 frame.
+                let d = d.max(1.0);
+                let pos = w as f32 + len as f32 - d;
+                let i0 = pos as usize;
+                let frac = pos - i0 as f32;
+                let a = ring[i0 % len];
+                let b = ring[(i0 + 1) % len];
+                let wet = a + (b - a) * frac;
+                let fb = feedback.at(f, l).clamp(-0.999, 0.999);
+                let mut next = x + wet * fb;
+                if !next.is_finite() {
+                    next = 0.0;
+                }
+                ring[w] = next;
+                out[f * lanes + l] = x + wet;
+            }
+        }
+        self.write = (self.write + BLOCK) % len;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_lands_at_the_right_sample() {
+        let ctx = Ctx::new(48000.0, 120.0);
+        let mut d = Delay::new(1, 48000.0, 0.01, 0);
+        let secs = [0.01f32; BLOCK];
+        let fb = [0.5f32; BLOCK];
+        let mut outs = Vec::new();
+        for b in 0..20 {
+            let mut inp = [0.0f32; BLOCK];
+            if b == 0 {
+                inp[3] = 1.0;
+            }
+            let mut out = [0.0f32; BLOCK];
+            d.process(
+                &ctx,
+                In::signal(&inp, 1),
+                In::constant(&secs, 0.01),
+                In::constant(&fb, 0.5),
+                &mut out,
+                1,
+            );
+            outs.extend_from_slice(&out);
+        }
+        let hits: Vec<(usize, f32)> = outs
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.abs() > 1e-6)
+            .map(|(i, v)| (i, *v))
+            .collect();
+        assert_eq!(hits[0], (3, 1.0));
+        assert_eq!(hits[1].0, 3 + 480);
+        assert!((hits[1].1 - 1.0).abs() < 1e-6);
+        assert_eq!(hits[2].0, 3 + 960);
+        assert!((hits[2].1 - 0.5).abs() < 1e-6);
+    }
+}

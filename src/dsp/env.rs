@@ -1,0 +1,280 @@
+//! Control signals: envelopes, ramps, the metronome and smoothing; run on the audio thread.
+
+use super::{BLOCK, Ctx, In};
+
+/// Seconds to frames, never below one frame, so a zero-length stage still moves on.
+#[inline]
+fn frames(secs: f32, sr: f32) -> f32 {
+    (secs * sr).max(1.0)
+}
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Stage {
+    Idle,
+    Attack,
+    Decay,
+    Sustain,
+    Release,
+}
+
+/// Linear attack/decay/sustain/release driven by a gate (> 0 is on).
+///
+/// Stages are linear because the benchmark and most trackers define them that way, and a
+/// linear stage lands exactly at its time, which tests can check to the sample.
+pub struct Adsr {
+    level: Vec<f32>,
+    stage: Vec<Stage>,
+    release_step: Vec<f32>,
+    gate_on: Vec<bool>,
+}
+
+impl Adsr {
+    pub fn new(lanes: usize) -> Self {
+        Adsr {
+            level: vec![0.0; lanes],
+            stage: vec![Stage::Idle; lanes],
+            release_step: vec![0.0; lanes],
+            gate_on: vec![false; lanes],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn process(
+        &mut self,
+        ctx: &Ctx,
+        gate: In,
+        a: In,
+        d: In,
+        s: In,
+        r: In,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
+        let sr = ctx.sample_rate;
+        for f in 0..BLOCK {
+            for l in 0..lanes {
+                let on = gate.at(f, l) > 0.0;
+                let sus = s.at(f, l).clamp(0.0, 1.0);
+                if on && !self.gate_on[l] {
+                    self.stage[l] = Stage::Attack;
+                } else if !on && self.gate_on[l] {
+                    self.stage[l] = Stage::Release;
+                    self.release_step[l] = self.level[l] / frames(r.at(f, l), sr);
+                }
+                self.gate_on[l] = on;
+                let lv = &mut self.level[l];
+                match self.stage[l] {
+                    Stage::Idle => *lv = 0.0,
+                    Stage::Attack => {
+                        *lv += 1.0 / frames(a.at(f, l), sr);
+                        if *lv >= 1.0 {
+                            *lv = 1.0;
+                            self.stage[l] = Stage::Decay;
+                        }
+                    }
+                    Stage::Decay => {
+                        *lv -= (1.0 - sus) / frames(d.at(f, l), sr);
+                        if *lv <= sus {
+                            *lv = sus;
+                            self.stage[l] = Stage::Sustain;
+                        }
+                    }
+                    Stage::Sustain => *lv = sus,
+                    Stage::Release => {
+                        *lv -= self.release_step[l];
+                        if *lv <= 0.0 {
+                            *lv = 0.0;
+                            self.stage[l] = Stage::Idle;
+                        }
+                    }
+                }
+                out[f * lanes + l] = *lv;
+            }
+        }
+    }
+}
+
+/// Percussive envelope: a rising gate (or trigger) starts a linear attack to 1, then a
+/// curved fall to 0 (SuperCollider's `Env.perc` curve of -4, which sounds natural on drums).
+pub struct Perc {
+    /// Frames since the last trigger; `u32::MAX` while idle.
+    age: Vec<u32>,
+    gate_on: Vec<bool>,
+    /// Level when the trigger came, so a retrigger ramps up from there instead of clicking.
+    start: Vec<f32>,
+    level: Vec<f32>,
+}
+
+const PERC_CURVE: f32 = -4.0;
+
+impl Perc {
+    pub fn new(lanes: usize) -> Self {
+        Perc {
+            age: vec![u32::MAX; lanes],
+            gate_on: vec![false; lanes],
+            start: vec![0.0; lanes],
+            level: vec![0.0; lanes],
+        }
+    }
+
+    pub fn process(&mut self, ctx: &Ctx, gate: In, a: In, r: In, out: &mut [f32], lanes: usize) {
+        let sr = ctx.sample_rate;
+        let denom = 1.0 - PERC_CURVE.exp();
+        for f in 0..BLOCK {
+            for l in 0..lanes {
+                let on = gate.at(f, l) > 0.0;
+                if on && !self.gate_on[l] {
+                    self.age[l] = 0;
+                    self.start[l] = self.level[l];
+                }
+                self.gate_on[l] = on;
+                let age = self.age[l];
+                let v = if age == u32::MAX {
+                    0.0
+                } else {
+                    let att = frames(a.at(f, l), sr);
+                    let rel = frames(r.at(f, l), sr);
+                    let t = age as f32;
+                    self.age[l] = age.saturating_add(1);
+                    if t < att {
+                        let st = self.start[l];
+                        st + (1.0 - st) * (t / att)
+                    } else if t < att + rel {
+                        let x = (t - att) / rel;
+                        1.0 - (1.0 - (PERC_CURVE * x).exp()) / denom
+                    } else {
+                        self.age[l] = u32::MAX;
+                        0.0
+                    }
+                };
+                self.level[l] = v;
+                out[f * lanes + l] = v;
+            }
+        }
+    }
+}
+
+/// Linear ramp from `from` to `to` over `secs`, then holds `to`. Starts with the piece.
+pub struct Line {
+    age: Vec<u64>,
+}
+
+impl Line {
+    pub fn new(lanes: usize) -> Self {
+        Line {
+            age: vec![0; lanes],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn process(
+        &mut self,
+        ctx: &Ctx,
+        from: In,
+        to: In,
+        secs: In,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
+        let sr = ctx.sample_rate;
+        for f in 0..BLOCK {
+            for l in 0..lanes {
+                let len = (secs.at(f, l) * sr).max(0.0) as f64;
+                let t = self.age[l] as f64;
+                let (a, b) = (from.at(f, l), to.at(f, l));
+                out[f * lanes + l] = if t >= len {
+                    b
+                } else {
+                    a + (b - a) * (t / len) as f32
+                };
+                self.age[l] += 1;
+            }
+        }
+    }
+}
+
+/// A one-frame trigger every `beats` beats, on the transport's grid.
+///
+/// With a constant period the trigger positions come from the transport frame itself, not
+/// from a counter, so they are sample-exact however long the piece runs.
+pub struct Metro {
+    phase: Vec<f64>,
+}
+
+impl Metro {
+    pub fn new(lanes: usize) -> Self {
+        Metro {
+            phase: vec![0.0; lanes],
+        }
+    }
+
+    pub fn process(&mut self, ctx: &Ctx, beats: In, out: &mut [f32], lanes: usize) {
+        if let Some(b) = beats.konst {
+            let period = (b as f64 * ctx.frames_per_beat).max(1.0);
+            for f in 0..BLOCK {
+                let frame = ctx.frame + f as u64;
+                let now = (frame as f64 / period).floor();
+                let hit = frame == 0 || now > ((frame - 1) as f64 / period).floor();
+                let v = if hit { 1.0 } else { 0.0 };
+                out[f * lanes..(f + 1) * lanes].fill(v);
+            }
+            return;
+        }
+        for f in 0..BLOCK {
+            for l in 0..lanes {
+                let period = (beats.at(f, l) as f64 * ctx.frames_per_beat).max(1.0);
+                // The first frame of the piece always triggers, like a conductor's downbeat.
+                let hit = if ctx.frame == 0 && f == 0 {
+                    self.phase[l] = 0.0;
+                    true
+                } else {
+                    let p = self.phase[l] + 1.0 / period;
+                    self.phase[l] = p.fract();
+                    p >= 1.0
+                };
+                out[f * lanes + l] = if hit { 1.0 } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// One-pole lag: reaches ~63 % of a step in `secs`. Zero or negative time passes through.
+pub struct Smooth {
+    y: Vec<f32>,
+    primed: bool,
+}
+
+impl Smooth {
+    pub fn new(lanes: usize) -> Self {
+        Smooth {
+            y: vec![0.0; lanes],
+            primed: false,
+        }
+    }
+
+    pub fn process(&mut self, ctx: &Ctx, input: In, secs: In, out: &mut [f32], lanes: usize) {
+        if !self.primed {
+            // Start at the first value instead of gliding up from zero.
+            for l in 0..lanes {
+                self.y[l] = input.at(0, l);
+            }
+            self.primed = true;
+        }
+        for f in 0..BLOCK {
+            for l in 0..lanes {
+                let x = input.at(f, l);
+                let t = secs.at(f, l) * ctx.sample_rate;
+                let y = &mut self.y[l];
+                if t <= 1e-3 {
+                    *y = x;
+                } else {
+                    *y += (x - *y) * (1.0 - (-1.0 / t).exp());
+                }
+                if !y.is_finite() {
+                    *y = 0.0;
+                }
+                out[f * lanes + l] = *y;
+            }
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Stateless signal arithmetic, shaping and panning; run on the audio thread.
+
+use super::{BLOCK, In};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Min,
+    Max,
+    Pow,
+}
+
+impl BinOp {
+    #[inline(always)]
+    fn apply(self, a: f32, b: f32) -> f32 {
+        match self {
+            BinOp::Add => a + b,
+            BinOp::Sub => a - b,
+            BinOp::Mul => a * b,
+            BinOp::Div => a / b,
+            BinOp::Min => a.min(b),
+            BinOp::Max => a.max(b),
+            BinOp::Pow => a.powf(b),
+        }
+    }
+}
+
+/// Elementwise `a op b`, broadcasting a shared (1-lane) input over the node's lanes.
+pub fn binary(op: BinOp, a: In, b: In, out: &mut [f32], lanes: usize) {
+    // The op is matched once per block so each loop body is a single vectorisable operation.
+    macro_rules! run {
+        ($f:expr) => {{
+            let f = $f;
+            match (a.lanes == lanes, b.lanes == lanes, a.konst, b.konst) {
+                (_, _, _, Some(k)) if a.lanes == lanes => {
+                    for (o, x) in out.iter_mut().zip(a.data) {
+                        *o = f(*x, k);
+                    }
+                }
+                (_, _, Some(k), _) if b.lanes == lanes => {
+                    for (o, y) in out.iter_mut().zip(b.data) {
+                        *o = f(k, *y);
+                    }
+                }
+                (true, true, _, _) => {
+                    for ((o, x), y) in out.iter_mut().zip(a.data).zip(b.data) {
+                        *o = f(*x, *y);
+                    }
+                }
+                _ => {
+                    for s in 0..BLOCK {
+                        for l in 0..lanes {
+                            out[s * lanes + l] = f(a.at(s, l), b.at(s, l));
+                        }
+                    }
+                }
+            }
+        }};
+    }
+    match op {
+        BinOp::Add => run!(|x: f32, y: f32| x + y),
+        BinOp::Sub => run!(|x: f32, y: f32| x - y),
+        BinOp::Mul => run!(|x: f32, y: f32| x * y),
+        BinOp::Div => run!(|x: f32, y: f32| x / y),
+        other => run!(|x: f32, y: f32| other.apply(x, y)),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Abs,
+    /// MIDI note number to Hz.
+    Mtof,
+}
+
+pub fn unary(op: UnOp, a: In, out: &mut [f32], lanes: usize) {
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            let x = a.at(s, l);
+            out[s * lanes + l] = match op {
+                UnOp::Neg => -x,
+                UnOp::Abs => x.abs(),
+                UnOp::Mtof => 440.0 * ((x - 69.0) / 12.0).exp2(),
+            };
+        }
+    }
+}
+
+/// Hard limit between `lo` and `hi` (NaN stays NaN so the device stage can count it).
+pub fn clip(x: In, lo: In, hi: In, out: &mut [f32], lanes: usize) {
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            out[s * lanes + l] = x.at(s, l).max(lo.at(s, l)).min(hi.at(s, l));
+        }
+    }
+}
+
+/// Maps a bipolar signal (-1..1) onto `lo..hi`.
+pub fn range(x: In, lo: In, hi: In, out: &mut [f32], lanes: usize) {
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            let (a, b) = (lo.at(s, l), hi.at(s, l));
+            out[s * lanes + l] = a + (x.at(s, l) + 1.0) * 0.5 * (b - a);
+        }
+    }
+}
+
+/// Soft saturation: `tanh(amount * x)`.
+pub fn drive(x: In, amount: In, out: &mut [f32], lanes: usize) {
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            out[s * lanes + l] = (x.at(s, l) * amount.at(s, l)).tanh();
+        }
+    }
+}
+
+/// Equal-power pan of a mono input, `pos` in -1 (left) ..1 (right); writes the left block
+/// then the right block into `out` (two outputs).
+pub fn pan(x: In, pos: In, out: &mut [f32], lanes: usize) {
+    let (left, right) = out.split_at_mut(BLOCK * lanes);
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            let p = pos.at(s, l).clamp(-1.0, 1.0);
+            let angle = (p + 1.0) * std::f32::consts::FRAC_PI_4;
+            let v = x.at(s, l);
+            left[s * lanes + l] = v * angle.cos();
+            right[s * lanes + l] = v * angle.sin();
+        }
+    }
+}
+
+/// Adds one more input into an accumulating sum (`first` overwrites instead).
+pub fn accumulate(x: In, out: &mut [f32], lanes: usize, first: bool) {
+    if x.lanes == lanes {
+        if first {
+            out.copy_from_slice(&x.data[..BLOCK * lanes]);
+        } else {
+            for (o, v) in out.iter_mut().zip(x.data) {
+                *o += *v;
+            }
+        }
+        return;
+    }
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            let v = x.at(s, l);
+            let o = &mut out[s * lanes + l];
+            *o = if first { v } else { *o + v };
+        }
+    }
+}
+
+/// Sums the lanes of a `lanes`-wide input into one lane (a voice mixdown).
+pub fn lane_sum(x: In, out: &mut [f32], lanes: usize) {
+    for (s, o) in out.iter_mut().enumerate().take(BLOCK) {
+        *o = x.data[s * lanes..(s + 1) * lanes].iter().sum();
+    }
+}
+
+/// The lane number of each lane (a voice's index), as a signal.
+pub fn lane_index(out: &mut [f32], lanes: usize) {
+    for s in 0..BLOCK {
+        for l in 0..lanes {
+            out[s * lanes + l] = l as f32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pan_is_equal_power() {
+        let x = [1.0f32; BLOCK];
+        for p in [-1.0f32, -0.3, 0.0, 0.5, 1.0] {
+            let pos = [p; BLOCK];
+            let mut out = [0.0f32; BLOCK * 2];
+            pan(In::signal(&x, 1), In::constant(&pos, p), &mut out, 1);
+            let (l, r) = (out[0], out[BLOCK]);
+            assert!((l * l + r * r - 1.0).abs() < 1e-5, "p={p}");
+        }
+    }
+
+    #[test]
+    fn binary_broadcasts_shared_inputs() {
+        let a: Vec<f32> = (0..BLOCK * 3).map(|i| i as f32).collect();
+        let b = [2.0f32; BLOCK];
+        let mut out = vec![0.0; BLOCK * 3];
+        binary(
+            BinOp::Mul,
+            In::signal(&a, 3),
+            In::signal(&b, 1),
+            &mut out,
+            3,
+        );
+        assert_eq!(out[7], 14.0);
+        binary(
+            BinOp::Sub,
+            In::signal(&b, 1),
+            In::signal(&a, 3),
+            &mut out,
+            3,
+        );
+        assert_eq!(out[7], -5.0);
+    }
+
+    #[test]
+    fn mtof_maps_a4() {
+        let n = [69.0f32; BLOCK];
+        let mut out = [0.0; BLOCK];
+        unary(UnOp::Mtof, In::signal(&n, 1), &mut out, 1);
+        assert!((out[0] - 440.0).abs() < 1e-3);
+    }
+}

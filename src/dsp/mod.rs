@@ -1,0 +1,86 @@
+//! DSP node families: pure per-block processing code run by the audio thread (no I/O, no allocation).
+//!
+//! Every node processes one block of `BLOCK` frames for `lanes` side-by-side copies of itself
+//! (the voices of a `poly` instrument). Buffers are laid out sample-major: the value of lane
+//! `l` at frame `s` sits at `s * lanes + l`, so a loop over lanes at one frame touches
+//! contiguous memory and vectorises, which is what makes 32 filters cost little more than 4.
+
+pub mod delay;
+pub mod env;
+pub mod filter;
+pub mod math;
+pub mod noise;
+pub mod osc;
+
+/// Frames in one internal block. Commands and swaps land on block boundaries.
+pub const BLOCK: usize = 64;
+
+/// Per-block context shared by every node.
+#[derive(Clone, Copy, Debug)]
+pub struct Ctx {
+    pub sample_rate: f32,
+    /// Transport position of the first frame of this block (frames since the piece began).
+    pub frame: u64,
+    /// Frames per beat at the current tempo.
+    pub frames_per_beat: f64,
+}
+
+impl Ctx {
+    pub fn new(sample_rate: f32, bpm: f64) -> Self {
+        Ctx {
+            sample_rate,
+            frame: 0,
+            frames_per_beat: sample_rate as f64 * 60.0 / bpm,
+        }
+    }
+}
+
+static ZEROS: [f32; BLOCK] = [0.0; BLOCK];
+
+/// One input of a node for one block.
+///
+/// `lanes` is 1 when the input is shared by all lanes of the node (a constant, or a signal
+/// built outside a `poly` instrument), else the node's own lane count.
+#[derive(Clone, Copy, Debug)]
+pub struct In<'a> {
+    pub data: &'a [f32],
+    pub lanes: usize,
+    /// Set when the input is a constant for this block (lets nodes hoist coefficient math).
+    pub konst: Option<f32>,
+}
+
+impl<'a> In<'a> {
+    pub const ZERO: In<'static> = In {
+        data: &ZEROS,
+        lanes: 1,
+        konst: Some(0.0),
+    };
+
+    /// A constant input backed by a caller-provided buffer of `BLOCK` copies of `value`.
+    pub fn constant(buf: &'a [f32], value: f32) -> Self {
+        In {
+            data: buf,
+            lanes: 1,
+            konst: Some(value),
+        }
+    }
+
+    /// A signal input; `data.len()` must be `BLOCK * lanes`.
+    pub fn signal(data: &'a [f32], lanes: usize) -> Self {
+        In {
+            data,
+            lanes,
+            konst: None,
+        }
+    }
+
+    /// Value at frame `s` for lane `l`.
+    #[inline(always)]
+    pub fn at(&self, s: usize, l: usize) -> f32 {
+        if self.lanes == 1 {
+            self.data[s]
+        } else {
+            self.data[s * self.lanes + l]
+        }
+    }
+}

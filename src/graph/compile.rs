@@ -1,0 +1,347 @@
+//! Compilation of a `GraphSpec` into a `CompiledGraph`: built on the control thread,
+//! processed block by block on the audio thread.
+
+use super::validate::path_to;
+use super::{GraphSpec, Input, NodeKind, PortRef};
+use crate::dsp::filter::{Ladder, Svf, SvfMode};
+use crate::dsp::math::{self, BinOp, UnOp};
+use crate::dsp::{BLOCK, Ctx, In, delay::Delay, env, noise, osc};
+use std::collections::HashMap;
+
+/// Longest echo a delay with a modulated time can reach.
+pub const MAX_MODULATED_DELAY_SECS: f32 = 4.0;
+/// Inputs a node reads through the fixed-size array (only `mix` has more).
+const MAX_FIXED_INPUTS: usize = 6;
+
+/// Where a node finds one input: a region of one buffer.
+#[derive(Clone, Copy, Debug)]
+struct InRef {
+    buf: u32,
+    offset: u32,
+    lanes: u32,
+    konst: Option<f32>,
+}
+
+/// A node's DSP state.
+enum Dsp {
+    Sine(osc::Sine),
+    Saw(osc::Saw),
+    Pulse(osc::Pulse),
+    Tri(osc::Tri),
+    White(noise::White),
+    Pink(noise::Pink),
+    Line(env::Line),
+    Adsr(env::Adsr),
+    Perc(env::Perc),
+    Metro(env::Metro),
+    Smooth(env::Smooth),
+    Svf(Svf),
+    Ladder(Ladder),
+    Delay(Delay),
+    Drive,
+    Pan,
+    Bin(BinOp),
+    Un(UnOp),
+    Clip,
+    Range,
+    Sum,
+    LaneSum,
+    LaneIndex,
+}
+
+struct Op {
+    dsp: Dsp,
+    lanes: usize,
+    ins: Vec<InRef>,
+    out: usize,
+}
+
+/// A graph ready to run: nodes in dependency order, every buffer allocated up front.
+pub struct CompiledGraph {
+    bufs: Vec<Vec<f32>>,
+    ops: Vec<Op>,
+    /// (source, buffer of the feedback node): copied after each block so the loop reads
+    /// this block's values during the next.
+    feedback: Vec<(InRef, usize)>,
+    out: [InRef; 2],
+    pub tempo_bpm: f64,
+    pub duration: Option<f64>,
+    /// Stable key of each op, in processing order.
+    pub keys: Vec<String>,
+}
+
+fn seed_of(key: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms, unlike std's randomised hasher.
+    key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.
+pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
+    let order = schedule(spec);
+    let delays_in_loops = loop_delays(spec);
+
+    let mut bufs: Vec<Vec<f32>> = Vec::new();
+    let mut node_buf: HashMap<usize, usize> = HashMap::new();
+    for &n in &order {
+        let node = &spec.nodes[n];
+        node_buf.insert(n, bufs.len());
+        bufs.push(vec![0.0; BLOCK * node.lanes as usize * node.kind.outputs()]);
+    }
+    let const_buf = |bufs: &mut Vec<Vec<f32>>, v: f32| {
+        bufs.push(vec![v; BLOCK]);
+        bufs.len() - 1
+    };
+    let port_ref = |p: PortRef, node_buf: &HashMap<usize, usize>| {
+        let src = &spec.nodes[p.node as usize];
+        InRef {
+            buf: node_buf[&(p.node as usize)] as u32,
+            offset: p.out as u32 * (BLOCK as u32 * src.lanes),
+            lanes: src.lanes,
+            konst: None,
+        }
+    };
+    let in_ref = |bufs: &mut Vec<Vec<f32>>, inp: &Input| match *inp {
+        Input::Const(v) => InRef {
+            buf: const_buf(bufs, v) as u32,
+            offset: 0,
+            lanes: 1,
+            konst: Some(v),
+        },
+        Input::Port(p) => port_ref(p, &node_buf),
+    };
+
+    let mut ops = Vec::new();
+    let mut feedback = Vec::new();
+    let mut keys = Vec::new();
+    for &n in &order {
+        let node = &spec.nodes[n];
+        let lanes = node.lanes as usize;
+        if node.kind == NodeKind::Feedback {
+            if let Some(inp) = node.inputs.first() {
+                let r = in_ref(&mut bufs, inp);
+                feedback.push((r, node_buf[&n]));
+            }
+            continue;
+        }
+        let ins: Vec<InRef> = node.inputs.iter().map(|i| in_ref(&mut bufs, i)).collect();
+        let konst = |i: usize| match node.inputs.get(i) {
+            Some(Input::Const(v)) => Some(*v),
+            _ => None,
+        };
+        let dsp = match &node.kind {
+            NodeKind::Sine => Dsp::Sine(osc::Sine::new(lanes)),
+            NodeKind::Saw => Dsp::Saw(osc::Saw::new(lanes)),
+            NodeKind::Square | NodeKind::Pulse => Dsp::Pulse(osc::Pulse::new(lanes)),
+            NodeKind::Tri => Dsp::Tri(osc::Tri::new(lanes)),
+            NodeKind::Noise => Dsp::White(noise::White::new(lanes, seed_of(&node.key))),
+            NodeKind::Pink => Dsp::Pink(noise::Pink::new(lanes, seed_of(&node.key))),
+            NodeKind::Line => Dsp::Line(env::Line::new(lanes)),
+            NodeKind::Adsr => Dsp::Adsr(env::Adsr::new(lanes)),
+            NodeKind::Perc => Dsp::Perc(env::Perc::new(lanes)),
+            NodeKind::Metro => Dsp::Metro(env::Metro::new(lanes)),
+            NodeKind::Smooth => Dsp::Smooth(env::Smooth::new(lanes)),
+            NodeKind::Lpf => Dsp::Svf(Svf::new(SvfMode::Low, lanes)),
+            NodeKind::Hpf => Dsp::Svf(Svf::new(SvfMode::High, lanes)),
+            NodeKind::Bpf => Dsp::Svf(Svf::new(SvfMode::Band, lanes)),
+            NodeKind::Notch => Dsp::Svf(Svf::new(SvfMode::Notch, lanes)),
+            NodeKind::Ladder => Dsp::Ladder(Ladder::new(lanes)),
+            NodeKind::Delay => {
+                let max = konst(1).unwrap_or(MAX_MODULATED_DELAY_SECS);
+                let latency = if delays_in_loops.contains(&n) {
+                    BLOCK
+                } else {
+                    0
+                };
+                Dsp::Delay(Delay::new(lanes, sample_rate, max, latency))
+            }
+            NodeKind::Drive => Dsp::Drive,
+            NodeKind::Pan => Dsp::Pan,
+            NodeKind::Bin(op) => Dsp::Bin(*op),
+            NodeKind::Un(op) => Dsp::Un(*op),
+            NodeKind::Clip => Dsp::Clip,
+            NodeKind::Range => Dsp::Range,
+            NodeKind::Sum => Dsp::Sum,
+            NodeKind::LaneSum => Dsp::LaneSum,
+            NodeKind::LaneIndex => Dsp::LaneIndex,
+            NodeKind::Feedback => unreachable!("handled above"),
+        };
+        ops.push(Op {
+            dsp,
+            lanes,
+            ins,
+            out: node_buf[&n],
+        });
+        keys.push(node.key.clone());
+    }
+    let out = spec.out.map(|o| in_ref(&mut bufs, &o));
+    CompiledGraph {
+        bufs,
+        ops,
+        feedback,
+        out,
+        tempo_bpm: spec.tempo_bpm,
+        duration: spec.duration,
+        keys,
+    }
+}
+
+/// Dependency order of the nodes reachable from the outputs. A feedback node's source is
+/// not a dependency (it is read a block late) but is scheduled like another output.
+fn schedule(spec: &GraphSpec) -> Vec<usize> {
+    let mut roots: Vec<usize> = spec
+        .out
+        .iter()
+        .filter_map(|i| match i {
+            Input::Port(p) => Some(p.node as usize),
+            Input::Const(_) => None,
+        })
+        .collect();
+    let mut state = vec![0u8; spec.nodes.len()]; // 0 new, 1 open, 2 done
+    let mut order = Vec::new();
+    let mut r = 0;
+    while r < roots.len() {
+        let root = roots[r];
+        r += 1;
+        if state[root] != 0 {
+            continue;
+        }
+        // Iterative post-order: deep chains must not overflow the stack.
+        let mut stack = vec![(root, 0usize)];
+        state[root] = 1;
+        while let Some((n, next)) = stack.pop() {
+            let node = &spec.nodes[n];
+            let deps: &[Input] = if node.kind == NodeKind::Feedback {
+                if let Some(Input::Port(p)) = node.inputs.first() {
+                    roots.push(p.node as usize);
+                }
+                &[]
+            } else {
+                &node.inputs
+            };
+            let pending = deps[next..].iter().position(|i| match i {
+                Input::Port(p) => state[p.node as usize] == 0,
+                Input::Const(_) => false,
+            });
+            match pending {
+                Some(k) => {
+                    let Input::Port(p) = deps[next + k] else {
+                        unreachable!()
+                    };
+                    stack.push((n, next + k + 1));
+                    state[p.node as usize] = 1;
+                    stack.push((p.node as usize, 0));
+                }
+                None => {
+                    state[n] = 2;
+                    order.push(n);
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Delay nodes that sit inside a feedback loop (one per loop), which must give back the
+/// block of latency the loop adds.
+fn loop_delays(spec: &GraphSpec) -> Vec<usize> {
+    let mut found = Vec::new();
+    for (i, n) in spec.nodes.iter().enumerate() {
+        if n.kind != NodeKind::Feedback {
+            continue;
+        }
+        if let Some(Input::Port(src)) = n.inputs.first() {
+            if let Some(path) = path_to(spec, src.node as usize, i, |_| false) {
+                let mut on_loop = path.into_iter().chain([src.node as usize]);
+                if let Some(d) = on_loop.find(|&k| spec.nodes[k].kind == NodeKind::Delay) {
+                    found.push(d);
+                }
+            }
+        }
+    }
+    found
+}
+
+impl CompiledGraph {
+    /// Renders one block into `left` and `right`. Never allocates: every buffer exists.
+    pub fn process_block(&mut self, ctx: &Ctx, left: &mut [f32], right: &mut [f32]) {
+        let bufs = &mut self.bufs;
+        for op in &mut self.ops {
+            // Taking the output buffer out lets every input be borrowed from `bufs` while
+            // the node writes; `take` leaves an empty Vec, which does not allocate.
+            let mut out = std::mem::take(&mut bufs[op.out]);
+            run_op(op, ctx, bufs, &mut out);
+            bufs[op.out] = out;
+        }
+        for (src, dst) in &self.feedback {
+            let n = BLOCK * src.lanes as usize;
+            let mut d = std::mem::take(&mut bufs[*dst]);
+            d[..n].copy_from_slice(&input(bufs, src).data[..n]);
+            bufs[*dst] = d;
+        }
+        left.copy_from_slice(&input(bufs, &self.out[0]).data[..BLOCK]);
+        right.copy_from_slice(&input(bufs, &self.out[1]).data[..BLOCK]);
+    }
+
+    /// Number of DSP operations per block (for stats and tests).
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+#[inline]
+fn input<'a>(bufs: &'a [Vec<f32>], r: &InRef) -> In<'a> {
+    let start = r.offset as usize;
+    In {
+        data: &bufs[r.buf as usize][start..start + BLOCK * r.lanes as usize],
+        lanes: r.lanes as usize,
+        konst: r.konst,
+    }
+}
+
+fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
+    let lanes = op.lanes;
+    if let Dsp::Sum = op.dsp {
+        for (k, r) in op.ins.iter().enumerate() {
+            math::accumulate(input(bufs, r), out, lanes, k == 0);
+        }
+        if op.ins.is_empty() {
+            out.fill(0.0);
+        }
+        return;
+    }
+    let mut i = [In::ZERO; MAX_FIXED_INPUTS];
+    for (slot, r) in i.iter_mut().zip(&op.ins) {
+        *slot = input(bufs, r);
+    }
+    match &mut op.dsp {
+        Dsp::Sine(s) => s.process(ctx, i[0], i[1], out, lanes),
+        Dsp::Saw(s) => s.process(ctx, i[0], out, lanes),
+        Dsp::Pulse(s) => s.process(ctx, i[0], i[1], out, lanes),
+        Dsp::Tri(s) => s.process(ctx, i[0], out, lanes),
+        Dsp::White(s) => s.process(out, lanes),
+        Dsp::Pink(s) => s.process(out, lanes),
+        Dsp::Line(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Adsr(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], out, lanes),
+        Dsp::Perc(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Metro(s) => s.process(ctx, i[0], out, lanes),
+        Dsp::Smooth(s) => s.process(ctx, i[0], i[1], out, lanes),
+        Dsp::Svf(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Ladder(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Delay(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Drive => math::drive(i[0], i[1], out, lanes),
+        Dsp::Pan => math::pan(i[0], i[1], out, lanes),
+        Dsp::Bin(op) => math::binary(*op, i[0], i[1], out, lanes),
+        Dsp::Un(op) => math::unary(*op, i[0], out, lanes),
+        Dsp::Clip => math::clip(i[0], i[1], i[2], out, lanes),
+        Dsp::Range => math::range(i[0], i[1], i[2], out, lanes),
+        Dsp::LaneSum => math::lane_sum(i[0], out, i[0].lanes),
+        Dsp::LaneIndex => math::lane_index(out, lanes),
+        Dsp::Sum => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,39 @@
+//! Stable node keys: the identity hot reload matches nodes by; computed on the control thread.
+
+use super::{GraphSpec, Input};
+use std::collections::VecDeque;
+
+/// Gives every node reachable from the outputs a key: its explicit `.id`, else the path
+/// from the output (or from the nearest node with an id) plus its kind, e.g.
+/// `L/0:lpf/0:saw`. Editing one branch of a mix leaves the keys of the others as they were.
+/// Unreachable nodes keep an empty key (they are dropped when compiling).
+pub fn assign_keys(spec: &mut GraphSpec) {
+    for n in &mut spec.nodes {
+        n.key.clear();
+    }
+    let mut queue = VecDeque::new();
+    for (side, inp) in ["L", "R"].iter().zip(spec.out) {
+        if let Input::Port(p) = inp {
+            queue.push_back((p.node as usize, format!("{side}.{}", p.out)));
+        }
+    }
+    while let Some((idx, path)) = queue.pop_front() {
+        if !spec.nodes[idx].key.is_empty() {
+            continue;
+        }
+        let node = &mut spec.nodes[idx];
+        node.key = match &node.id {
+            Some(id) => format!("#{id}"),
+            None => format!("{path}:{}", node.kind.name()),
+        };
+        let key = node.key.clone();
+        let inputs = node.inputs.clone();
+        for (i, inp) in inputs.iter().enumerate() {
+            if let Input::Port(p) = inp {
+                if spec.nodes[p.node as usize].key.is_empty() {
+                    queue.push_back((p.node as usize, format!("{key}/{i}.{}", p.out)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The signal graph as plain data (`GraphSpec`), built by the script layer on the control thread.
+//!
+//! A spec is what a script means, with no DSP state in it: node kinds, their inputs, a
+//! stable key per node (what hot reload matches old and new nodes by) and the script
+//! position that made the node (what graph errors point at).
+
+mod compile;
+mod keys;
+mod validate;
+
+pub use compile::{CompiledGraph, compile};
+pub use keys::assign_keys;
+pub use validate::{GraphError, MAX_NODES, validate};
+
+use crate::dsp::math::{BinOp, UnOp};
+use std::sync::Arc;
+
+/// Where in which file a node was made.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct SrcPos {
+    pub file: Arc<str>,
+    pub line: u32,
+    pub col: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PortRef {
+    pub node: u32,
+    pub out: u8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Input {
+    Const(f32),
+    Port(PortRef),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NodeKind {
+    Sine,
+    Saw,
+    Square,
+    Pulse,
+    Tri,
+    Noise,
+    Pink,
+    Line,
+    Adsr,
+    Perc,
+    Metro,
+    Smooth,
+    Lpf,
+    Hpf,
+    Bpf,
+    Notch,
+    Ladder,
+    Delay,
+    Drive,
+    Pan,
+    Bin(BinOp),
+    Un(UnOp),
+    Clip,
+    Range,
+    /// Sum of any number of inputs (`mix`).
+    Sum,
+    /// Mixes the lanes (voices) of its input down to one.
+    LaneSum,
+    /// Each lane's index: the voice number inside a `poly` instrument.
+    LaneIndex,
+    /// Reads its source one block late, which is what lets a loop exist at all.
+    Feedback,
+}
+
+impl NodeKind {
+    /// Short name used in stable keys and messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NodeKind::Sine => "sine",
+            NodeKind::Saw => "saw",
+            NodeKind::Square => "square",
+            NodeKind::Pulse => "pulse",
+            NodeKind::Tri => "tri",
+            NodeKind::Noise => "noise",
+            NodeKind::Pink => "pink",
+            NodeKind::Line => "line",
+            NodeKind::Adsr => "adsr",
+            NodeKind::Perc => "perc",
+            NodeKind::Metro => "metro",
+            NodeKind::Smooth => "smooth",
+            NodeKind::Lpf => "lpf",
+            NodeKind::Hpf => "hpf",
+            NodeKind::Bpf => "bpf",
+            NodeKind::Notch => "notch",
+            NodeKind::Ladder => "ladder",
+            NodeKind::Delay => "delay",
+            NodeKind::Drive => "drive",
+            NodeKind::Pan => "pan",
+            NodeKind::Bin(op) => match op {
+                BinOp::Add => "add",
+                BinOp::Sub => "sub",
+                BinOp::Mul => "mul",
+                BinOp::Div => "div",
+                BinOp::Min => "min",
+                BinOp::Max => "max",
+                BinOp::Pow => "pow",
+            },
+            NodeKind::Un(op) => match op {
+                UnOp::Neg => "neg",
+                UnOp::Abs => "abs",
+                UnOp::Mtof => "midi",
+            },
+            NodeKind::Clip => "clip",
+            NodeKind::Range => "range",
+            NodeKind::Sum => "mix",
+            NodeKind::LaneSum => "poly",
+            NodeKind::LaneIndex => "index",
+            NodeKind::Feedback => "feedback",
+        }
+    }
+
+    /// Number of output channels.
+    pub fn outputs(&self) -> usize {
+        match self {
+            NodeKind::Pan => 2,
+            _ => 1,
+        }
+    }
+
+    /// Nodes whose output depends on how long they have run (reset by a new note in a voice).
+    pub fn is_stateful(&self) -> bool {
+        !matches!(
+            self,
+            NodeKind::Bin(_)
+                | NodeKind::Un(_)
+                | NodeKind::Clip
+                | NodeKind::Range
+                | NodeKind::Sum
+                | NodeKind::LaneSum
+                | NodeKind::LaneIndex
+                | NodeKind::Drive
+                | NodeKind::Pan
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeSpec {
+    pub kind: NodeKind,
+    pub inputs: Vec<Input>,
+    /// Side-by-side copies (voices) this node runs; 1 outside `poly`.
+    pub lanes: u32,
+    /// Set by `.id("name")`: pins the key across edits.
+    pub id: Option<String>,
+    /// Stable key, filled by `assign_keys`.
+    pub key: String,
+    pub pos: SrcPos,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphSpec {
+    pub nodes: Vec<NodeSpec>,
+    /// Left and right outputs (the same port twice for a mono script).
+    pub out: [Input; 2],
+    pub tempo_bpm: f64,
+    /// Seconds, when the script sets one.
+    pub duration: Option<f64>,
+}
+
+impl GraphSpec {
+    pub fn node(&self, p: PortRef) -> &NodeSpec {
+        &self.nodes[p.node as usize]
+    }
+}

@@ -1,0 +1,11 @@
+//! waves: a live-coding synthesizer. Rhai sound scripts compile to a signal graph that a
+//! real-time-safe renderer plays.
+
+pub mod cli;
+pub mod config;
+pub mod dsp;
+pub mod engine;
+pub mod graph;
+pub mod record;
+pub mod render;
+pub mod script;

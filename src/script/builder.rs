@@ -1,0 +1,159 @@
+//! The graph under construction while a script runs, and the `Signal` values scripts hold;
+//! control thread only.
+
+use crate::graph::{GraphSpec, Input, MAX_NODES, NodeKind, NodeSpec, PortRef, SrcPos};
+use std::sync::Arc;
+
+/// A signal as a script sees it: one port (mono) or two (stereo), `lanes` wide.
+#[derive(Clone, Debug)]
+pub struct Sig {
+    pub ch: [PortRef; 2],
+    pub stereo: bool,
+    pub lanes: u32,
+}
+
+impl Sig {
+    pub fn mono(p: PortRef, lanes: u32) -> Self {
+        Sig {
+            ch: [p, p],
+            stereo: false,
+            lanes,
+        }
+    }
+
+    pub fn channels(&self) -> &[PortRef] {
+        if self.stereo { &self.ch } else { &self.ch[..1] }
+    }
+}
+
+/// A parameter value: a number or a signal.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Num(f64),
+    Sig(Sig),
+}
+
+impl Arg {
+    pub fn lanes(&self) -> u32 {
+        match self {
+            Arg::Num(_) => 1,
+            Arg::Sig(s) => s.lanes,
+        }
+    }
+}
+
+/// The voice handle a `poly` instrument receives.
+#[derive(Clone, Debug)]
+pub struct Voice {
+    pub index: Sig,
+    pub count: i64,
+}
+
+pub struct Builder {
+    pub nodes: Vec<NodeSpec>,
+    pub tempo_bpm: f64,
+    pub duration: Option<f64>,
+    /// Lanes of the `poly` instrument being built, if any: every node made inside it gets
+    /// its own copy per voice (its own noise, its own envelope).
+    pub poly_lanes: Option<u32>,
+    pub sample_rate: f64,
+}
+
+impl Builder {
+    pub fn new(sample_rate: f64) -> Self {
+        Builder {
+            nodes: Vec::new(),
+            tempo_bpm: 120.0,
+            duration: None,
+            poly_lanes: None,
+            sample_rate,
+        }
+    }
+
+    /// Adds a node; its lane count is the widest of its inputs and the enclosing `poly`.
+    pub fn add(&mut self, kind: NodeKind, inputs: &[Input], pos: &SrcPos) -> Result<u32, String> {
+        if self.nodes.len() >= MAX_NODES {
+            return Err(format!(
+                "too many nodes: a graph may hold {MAX_NODES}; this script builds more"
+            ));
+        }
+        let mut lanes = self.poly_lanes.unwrap_or(1);
+        for i in inputs {
+            if let Input::Port(p) = i {
+                let l = self.nodes[p.node as usize].lanes;
+                if l != 1 && lanes != 1 && l != lanes {
+                    return Err(format!(
+                        "cannot combine signals of {l} and {lanes} voices; mix the voices down first"
+                    ));
+                }
+                lanes = lanes.max(l);
+            }
+        }
+        self.nodes.push(NodeSpec {
+            kind,
+            inputs: inputs.to_vec(),
+            lanes,
+            id: None,
+            key: String::new(),
+            pos: pos.clone(),
+        });
+        Ok(self.nodes.len() as u32 - 1)
+    }
+
+    /// One node per channel of `x`: `make(channel)` gives the inputs for that channel.
+    pub fn per_channel(
+        &mut self,
+        kind: NodeKind,
+        x: &Sig,
+        params: &[Input],
+        pos: &SrcPos,
+    ) -> Result<Sig, String> {
+        let mut ports = [x.ch[0]; 2];
+        let mut lanes = 1;
+        for (i, ch) in x.channels().iter().enumerate() {
+            let mut ins = vec![Input::Port(*ch)];
+            ins.extend_from_slice(params);
+            let n = self.add(kind.clone(), &ins, pos)?;
+            lanes = self.nodes[n as usize].lanes;
+            ports[i] = PortRef { node: n, out: 0 };
+        }
+        if !x.stereo {
+            ports[1] = ports[0];
+        }
+        Ok(Sig {
+            ch: ports,
+            stereo: x.stereo,
+            lanes,
+        })
+    }
+
+    /// A mono source node.
+    pub fn source(&mut self, kind: NodeKind, ins: &[Input], pos: &SrcPos) -> Result<Sig, String> {
+        let n = self.add(kind, ins, pos)?;
+        Ok(Sig::mono(
+            PortRef { node: n, out: 0 },
+            self.nodes[n as usize].lanes,
+        ))
+    }
+
+    pub fn finish(self, out: &Sig) -> GraphSpec {
+        GraphSpec {
+            nodes: self.nodes,
+            out: [Input::Port(out.ch[0]), Input::Port(out.ch[1])],
+            tempo_bpm: self.tempo_bpm,
+            duration: self.duration,
+        }
+    }
+
+    pub fn seconds_per_beat(&self) -> f64 {
+        60.0 / self.tempo_bpm
+    }
+}
+
+pub fn src_pos(file: &Arc<str>, line: usize, col: usize) -> SrcPos {
+    SrcPos {
+        file: file.clone(),
+        line: line as u32,
+        col: col as u32,
+    }
+}

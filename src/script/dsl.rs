@@ -1,0 +1,1109 @@
+//! The sound-script vocabulary: one table that both registers every function with the Rhai
+//! engine and documents it; control thread only.
+
+use super::builder::{Arg, Builder, Sig, Voice, src_pos};
+use crate::dsp::math::{BinOp, UnOp};
+use crate::graph::{Input, NodeKind, PortRef, SrcPos};
+use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext, Position};
+use std::any::TypeId;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+type Build = fn(&mut Builder, &SrcPos, &[Dynamic]) -> Result<Dynamic, String>;
+
+/// One documented function form.
+pub struct FnDef {
+    pub group: &'static str,
+    pub name: &'static str,
+    /// Parameter names; the arity is their count. A leading `x` is the signal a method acts on.
+    pub params: &'static [&'static str],
+    pub doc: &'static str,
+    pub example: &'static str,
+    /// `None` for forms registered by hand (they call back into the script).
+    pub build: Option<Build>,
+}
+
+/// The operators, documented beside the functions.
+pub const OPERATORS: &[(&str, &str, &str)] = &[
+    (
+        "a + b",
+        "sum of two signals, or a signal and a number",
+        "saw(110) + saw(110.5)",
+    ),
+    ("a - b", "difference", "noise() - noise().lpf(500)"),
+    (
+        "a * b",
+        "product: gain, ring modulation, envelopes",
+        "sine(440) * perc(metro(1), 0.01, 0.3)",
+    ),
+    (
+        "a / b",
+        "quotient (x / 0 gives inf, silenced and counted at the device)",
+        "saw(55) / 4",
+    ),
+    ("-a", "negation", "-saw(110)"),
+];
+
+macro_rules! def {
+    ($group:literal, $name:literal, [$($p:literal),*], $doc:literal, $ex:literal, $build:expr) => {
+        FnDef { group: $group, name: $name, params: &[$($p),*], doc: $doc, example: $ex, build: $build }
+    };
+}
+
+pub const FUNCTIONS: &[FnDef] = &[
+    def!(
+        "sources",
+        "sine",
+        ["freq"],
+        "sine wave, freq in Hz",
+        "sine(440)",
+        Some(|b, p, a| src(
+            b,
+            p,
+            NodeKind::Sine,
+            &[(&a[0], "freq"), (&Dynamic::from(0.0), "phase")]
+        ))
+    ),
+    def!(
+        "sources",
+        "sine",
+        ["freq", "phase"],
+        "sine wave with a phase offset in cycles (0..1)",
+        "sine(0.5, 0.25)",
+        Some(|b, p, a| src(b, p, NodeKind::Sine, &[(&a[0], "freq"), (&a[1], "phase")]))
+    ),
+    def!(
+        "sources",
+        "saw",
+        ["freq"],
+        "band-limited rising sawtooth, ±1",
+        "saw(110)",
+        Some(|b, p, a| src(b, p, NodeKind::Saw, &[(&a[0], "freq")]))
+    ),
+    def!(
+        "sources",
+        "square",
+        ["freq"],
+        "band-limited square wave, ±1",
+        "square(220)",
+        Some(|b, p, a| src(
+            b,
+            p,
+            NodeKind::Square,
+            &[(&a[0], "freq"), (&Dynamic::from(0.5), "width")]
+        ))
+    ),
+    def!(
+        "sources",
+        "pulse",
+        ["freq", "width"],
+        "band-limited pulse, width 0..1 of the cycle high",
+        "pulse(110, 0.25)",
+        Some(|b, p, a| src(b, p, NodeKind::Pulse, &[(&a[0], "freq"), (&a[1], "width")]))
+    ),
+    def!(
+        "sources",
+        "tri",
+        ["freq"],
+        "triangle wave, ±1",
+        "tri(330)",
+        Some(|b, p, a| src(b, p, NodeKind::Tri, &[(&a[0], "freq")]))
+    ),
+    def!(
+        "sources",
+        "noise",
+        [],
+        "white noise, ±1, seeded from the node's key (renders repeat)",
+        "noise() * 0.1",
+        Some(|b, p, _| src(b, p, NodeKind::Noise, &[]))
+    ),
+    def!(
+        "sources",
+        "pink",
+        [],
+        "pink noise (−3 dB/octave), seeded like noise()",
+        "pink() * 0.2",
+        Some(|b, p, _| src(b, p, NodeKind::Pink, &[]))
+    ),
+    def!(
+        "control",
+        "line",
+        ["from", "to", "secs"],
+        "linear ramp from `from` to `to` over `secs`, then holds",
+        "sine(line(150, 45, 0.08))",
+        Some(|b, p, a| {
+            non_negative(&a[2], "secs")?;
+            src(
+                b,
+                p,
+                NodeKind::Line,
+                &[(&a[0], "from"), (&a[1], "to"), (&a[2], "secs")],
+            )
+        })
+    ),
+    def!(
+        "control",
+        "adsr",
+        ["gate", "a", "d", "s", "r"],
+        "linear envelope: attack, decay (secs), sustain level 0..1, release (secs) while gate > 0",
+        "saw(110) * adsr(pulse(2, 0.5), 0.01, 0.1, 0.6, 0.3)",
+        Some(|b, p, a| {
+            for (v, w) in [(&a[1], "a"), (&a[2], "d"), (&a[4], "r")] {
+                non_negative(v, w)?;
+            }
+            if let Some(s) = konst(&a[3]) {
+                if !(0.0..=1.0).contains(&s) {
+                    return Err(format!("sustain level must be between 0 and 1 (got {s})"));
+                }
+            }
+            src(
+                b,
+                p,
+                NodeKind::Adsr,
+                &[
+                    (&a[0], "gate"),
+                    (&a[1], "a"),
+                    (&a[2], "d"),
+                    (&a[3], "s"),
+                    (&a[4], "r"),
+                ],
+            )
+        })
+    ),
+    def!(
+        "control",
+        "perc",
+        ["gate", "a", "r"],
+        "percussive envelope started by each rising gate/trigger: attack then curved release (secs)",
+        "noise() * perc(metro(0.5), 0.001, 0.1)",
+        Some(|b, p, a| {
+            non_negative(&a[1], "a")?;
+            non_negative(&a[2], "r")?;
+            src(
+                b,
+                p,
+                NodeKind::Perc,
+                &[(&a[0], "gate"), (&a[1], "a"), (&a[2], "r")],
+            )
+        })
+    ),
+    def!(
+        "control",
+        "metro",
+        ["beats"],
+        "a one-sample trigger every `beats` beats, on the transport grid",
+        "perc(metro(1), 0.001, 0.2)",
+        Some(|b, p, a| {
+            positive(&a[0], "beats")?;
+            src(b, p, NodeKind::Metro, &[(&a[0], "beats")])
+        })
+    ),
+    def!(
+        "control",
+        "range",
+        ["x", "lo", "hi"],
+        "maps a bipolar signal (−1..1) onto lo..hi",
+        "sine(0.1).range(500, 2500)",
+        Some(|b, p, a| process(
+            b,
+            p,
+            NodeKind::Range,
+            "range",
+            &a[0],
+            &[(&a[1], "lo"), (&a[2], "hi")]
+        ))
+    ),
+    def!(
+        "control",
+        "smooth",
+        ["x", "secs"],
+        "one-pole lag: glides to each new value in about `secs`",
+        "metro(1).smooth(0.05)",
+        Some(|b, p, a| {
+            non_negative(&a[1], "secs")?;
+            process(b, p, NodeKind::Smooth, "smooth", &a[0], &[(&a[1], "secs")])
+        })
+    ),
+    def!(
+        "filters",
+        "lpf",
+        ["x", "cut"],
+        "resonant low-pass (state-variable), cut in Hz, Q 0.707",
+        "saw(110).lpf(800)",
+        Some(|b, p, a| filter(b, p, NodeKind::Lpf, "lpf", a, 0.707))
+    ),
+    def!(
+        "filters",
+        "lpf",
+        ["x", "cut", "q"],
+        "low-pass with resonance q (0.5 soft … 20 ringing)",
+        "saw(110).lpf(sine(0.2).range(300, 3000), 4)",
+        Some(|b, p, a| filter(b, p, NodeKind::Lpf, "lpf", a, 0.707))
+    ),
+    def!(
+        "filters",
+        "hpf",
+        ["x", "cut"],
+        "high-pass, cut in Hz, Q 0.707",
+        "noise().hpf(7000)",
+        Some(|b, p, a| filter(b, p, NodeKind::Hpf, "hpf", a, 0.707))
+    ),
+    def!(
+        "filters",
+        "hpf",
+        ["x", "cut", "q"],
+        "high-pass with resonance q",
+        "noise().hpf(1800, 0.7)",
+        Some(|b, p, a| filter(b, p, NodeKind::Hpf, "hpf", a, 0.707))
+    ),
+    def!(
+        "filters",
+        "bpf",
+        ["x", "cut"],
+        "band-pass (unity gain at the centre), Q 1",
+        "noise().bpf(1000)",
+        Some(|b, p, a| filter(b, p, NodeKind::Bpf, "bpf", a, 1.0))
+    ),
+    def!(
+        "filters",
+        "bpf",
+        ["x", "cut", "q"],
+        "band-pass with bandwidth set by q",
+        "noise().bpf(1000, 8)",
+        Some(|b, p, a| filter(b, p, NodeKind::Bpf, "bpf", a, 1.0))
+    ),
+    def!(
+        "filters",
+        "notch",
+        ["x", "cut"],
+        "band-reject, Q 1",
+        "saw(110).notch(440)",
+        Some(|b, p, a| filter(b, p, NodeKind::Notch, "notch", a, 1.0))
+    ),
+    def!(
+        "filters",
+        "notch",
+        ["x", "cut", "q"],
+        "band-reject with width set by q",
+        "noise().notch(1000, 4)",
+        Some(|b, p, a| filter(b, p, NodeKind::Notch, "notch", a, 1.0))
+    ),
+    def!(
+        "filters",
+        "ladder",
+        ["x", "cut"],
+        "4-pole ladder low-pass (24 dB/octave), no resonance",
+        "saw(55).ladder(400)",
+        Some(|b, p, a| filter(b, p, NodeKind::Ladder, "ladder", a, 0.0))
+    ),
+    def!(
+        "filters",
+        "ladder",
+        ["x", "cut", "res"],
+        "ladder low-pass with resonance 0..1 (self-oscillates near 1)",
+        "saw(55).ladder(600, 0.8)",
+        Some(|b, p, a| filter(b, p, NodeKind::Ladder, "ladder", a, 0.0))
+    ),
+    def!(
+        "effects",
+        "delay",
+        ["x", "secs"],
+        "one echo after `secs` added to the input",
+        "saw(110).delay(0.25)",
+        Some(|b, p, a| delay(b, p, &a[0], &a[1], &Dynamic::from(0.0)))
+    ),
+    def!(
+        "effects",
+        "delay",
+        ["x", "secs", "feedback"],
+        "echoes every `secs`, each `feedback` (0..1) times the last, added to the input",
+        "pad.delay(beats(0.75), 0.35)",
+        Some(|b, p, a| delay(b, p, &a[0], &a[1], &a[2]))
+    ),
+    def!(
+        "effects",
+        "drive",
+        ["x", "amount"],
+        "soft saturation tanh(amount·x); 1 is gentle, 10 is fuzz",
+        "saw(55).drive(4)",
+        Some(|b, p, a| {
+            non_negative(&a[1], "amount")?;
+            process(b, p, NodeKind::Drive, "drive", &a[0], &[(&a[1], "amount")])
+        })
+    ),
+    def!(
+        "mixing",
+        "gain",
+        ["x", "g"],
+        "multiplies by g (a number or a signal)",
+        "saw(110).gain(0.3)",
+        Some(|b, p, a| process(
+            b,
+            p,
+            NodeKind::Bin(BinOp::Mul),
+            "gain",
+            &a[0],
+            &[(&a[1], "g")]
+        ))
+    ),
+    def!(
+        "mixing",
+        "pan",
+        ["x", "pos"],
+        "equal-power pan of a mono signal, −1 left … 1 right (a stereo signal is balanced)",
+        "saw(110).pan(-0.5)",
+        Some(|b, p, a| pan(b, p, &a[0], &a[1]))
+    ),
+    def!(
+        "mixing",
+        "mix",
+        ["list"],
+        "sums an array of signals (mono ones go to both sides of stereo ones)",
+        "mix([sine(220), sine(330) * 0.5])",
+        Some(|b, p, a| mix(b, p, &a[0]))
+    ),
+    def!(
+        "mixing",
+        "stereo",
+        ["left", "right"],
+        "a stereo signal from two mono ones",
+        "stereo(saw(110), saw(110.5))",
+        Some(|b, p, a| {
+            let l = mono_input(b, &arg(&a[0], "left")?, "left")?;
+            let r = mono_input(b, &arg(&a[1], "right")?, "right")?;
+            let mut ports = [PortRef { node: 0, out: 0 }; 2];
+            let mut lanes = 1;
+            for (i, inp) in [l, r].into_iter().enumerate() {
+                let n = b.add(NodeKind::Bin(BinOp::Add), &[inp, Input::Const(0.0)], p)?;
+                ports[i] = PortRef { node: n, out: 0 };
+                lanes = lanes.max(b.nodes[n as usize].lanes);
+            }
+            Ok(Dynamic::from(Sig {
+                ch: ports,
+                stereo: true,
+                lanes,
+            }))
+        })
+    ),
+    def!(
+        "math",
+        "abs",
+        ["x"],
+        "absolute value (full-wave rectifier)",
+        "sine(2).abs()",
+        Some(|b, p, a| process(b, p, NodeKind::Un(UnOp::Abs), "abs", &a[0], &[]))
+    ),
+    def!(
+        "math",
+        "clip",
+        ["x", "lo", "hi"],
+        "hard limit between lo and hi",
+        "(saw(110) * 3).clip(-1, 1)",
+        Some(|b, p, a| process(
+            b,
+            p,
+            NodeKind::Clip,
+            "clip",
+            &a[0],
+            &[(&a[1], "lo"), (&a[2], "hi")]
+        ))
+    ),
+    def!(
+        "math",
+        "min",
+        ["a", "b"],
+        "smaller of two values, per sample",
+        "min(saw(110), 0.5)",
+        Some(|b, p, a| binary(b, p, BinOp::Min, &a[0], &a[1]))
+    ),
+    def!(
+        "math",
+        "max",
+        ["a", "b"],
+        "larger of two values, per sample",
+        "max(sine(3), 0)",
+        Some(|b, p, a| binary(b, p, BinOp::Max, &a[0], &a[1]))
+    ),
+    def!(
+        "math",
+        "pow",
+        ["a", "b"],
+        "a to the power b, per sample",
+        "pow(2, sine(0.5) * 1.5) * 1200",
+        Some(|b, p, a| binary(b, p, BinOp::Pow, &a[0], &a[1]))
+    ),
+    def!(
+        "time",
+        "tempo",
+        ["bpm"],
+        "sets the tempo (4 beats to a bar); call it before beats()/bars()",
+        "tempo(120);",
+        Some(|b, _, a| {
+            let bpm = number(&a[0], "bpm")?;
+            if !(1.0..=999.0).contains(&bpm) {
+                return Err(format!("tempo must be between 1 and 999 BPM (got {bpm})"));
+            }
+            b.tempo_bpm = bpm;
+            Ok(Dynamic::UNIT)
+        })
+    ),
+    def!(
+        "time",
+        "duration",
+        ["secs"],
+        "length of the piece in seconds",
+        "duration(bars(8));",
+        Some(|b, _, a| {
+            let s = number(&a[0], "secs")?;
+            if !(s > 0.0 && s <= 86_400.0) {
+                return Err(format!(
+                    "duration must be between 0 and 86400 seconds (got {s})"
+                ));
+            }
+            b.duration = Some(s);
+            Ok(Dynamic::UNIT)
+        })
+    ),
+    def!(
+        "time",
+        "beats",
+        ["n"],
+        "seconds in n beats at the current tempo",
+        "delay(x, beats(0.75), 0.4)",
+        Some(|b, _, a| Ok(Dynamic::from(number(&a[0], "n")? * b.seconds_per_beat())))
+    ),
+    def!(
+        "time",
+        "bars",
+        ["n"],
+        "seconds in n bars (4 beats each)",
+        "duration(bars(8));",
+        Some(|b, _, a| Ok(Dynamic::from(
+            number(&a[0], "n")? * 4.0 * b.seconds_per_beat()
+        )))
+    ),
+    def!(
+        "time",
+        "ms",
+        ["n"],
+        "seconds in n milliseconds",
+        "perc(metro(1), ms(1), ms(200))",
+        Some(|_, _, a| Ok(Dynamic::from(number(&a[0], "n")? / 1000.0)))
+    ),
+    def!(
+        "notes",
+        "note",
+        ["name"],
+        "frequency of a note name: letter, optional # or b, octave (a4 = 440 Hz)",
+        "saw(note(\"c#3\"))",
+        Some(|_, _, a| {
+            let s = a[0]
+                .clone()
+                .into_immutable_string()
+                .map_err(|t| format!("note needs a name in quotes like \"a4\" (got {t})"))?;
+            let m = parse_note(&s).ok_or_else(|| format!("\"{s}\" is not a note name; write a letter a–g, an optional # or b, and an octave, e.g. \"c#3\", \"eb4\", \"a4\""))?;
+            Ok(Dynamic::from(midi_to_hz(m as f64)))
+        })
+    ),
+    def!(
+        "notes",
+        "midi",
+        ["num"],
+        "frequency of a MIDI note number (69 = 440 Hz); a signal gives a signal",
+        "sine(midi(60))",
+        Some(|b, p, a| match arg(&a[0], "num")? {
+            Arg::Num(n) => Ok(Dynamic::from(midi_to_hz(n))),
+            s @ Arg::Sig(_) => {
+                let i = mono_input(b, &s, "num")?;
+                Ok(Dynamic::from(b.source(
+                    NodeKind::Un(UnOp::Mtof),
+                    &[i],
+                    p,
+                )?))
+            }
+        })
+    ),
+    def!(
+        "identity",
+        "id",
+        ["x", "name"],
+        "pins the node's identity, so edits elsewhere never reset it (hot reload)",
+        "sine(0.1).id(\"lfo\")",
+        Some(|b, _, a| {
+            let s = sig(&a[0], "id")?;
+            let name = a[1]
+                .clone()
+                .into_immutable_string()
+                .map_err(|t| format!("id needs a name in quotes (got {t})"))?;
+            if name.is_empty() || name.len() > 64 {
+                return Err("an id must be 1 to 64 characters".into());
+            }
+            let chans = s.channels().to_vec();
+            for (i, c) in chans.iter().enumerate() {
+                let n = &mut b.nodes[c.node as usize];
+                n.id = Some(if chans.len() == 2 && chans[0].node != chans[1].node {
+                    format!("{name}.{}", ["L", "R"][i])
+                } else {
+                    name.to_string()
+                });
+            }
+            Ok(Dynamic::from(s))
+        })
+    ),
+    def!(
+        "voices",
+        "poly",
+        ["n", "instrument"],
+        "n copies of an instrument |v| …, side by side, summed; v.index is the copy's number 0..n−1 as a signal, v.count is n",
+        "poly(4, |v| saw(110 * (v.index + 1)) / 4)",
+        None
+    ),
+    def!(
+        "feedback",
+        "feedback",
+        [],
+        "the input end of a loop: reads what `.feed()` gets, one block (64 frames) late; a loop must pass through a delay",
+        "let fb = feedback(); let y = (x + fb * 0.5).delay(0.3); fb.feed(y)",
+        None
+    ),
+    def!(
+        "feedback",
+        "feed",
+        ["fb", "x"],
+        "closes a loop: sends x into a feedback(); returns x",
+        "fb.feed(y)",
+        None
+    ),
+];
+
+fn err_at(msg: String, pos: Position) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(msg.into(), pos))
+}
+
+fn type_name(d: &Dynamic) -> &'static str {
+    if d.is::<Sig>() {
+        "a signal"
+    } else if d.is_string() {
+        "a string"
+    } else if d.is_unit() {
+        "nothing (())"
+    } else if d.is_array() {
+        "an array"
+    } else if d.is_bool() {
+        "a bool"
+    } else if d.is::<FnPtr>() {
+        "a function"
+    } else {
+        "another type"
+    }
+}
+
+pub fn arg(d: &Dynamic, what: &str) -> Result<Arg, String> {
+    if let Some(i) = d.clone().try_cast::<i64>() {
+        return Ok(Arg::Num(i as f64));
+    }
+    if let Some(f) = d.clone().try_cast::<f64>() {
+        if !f.is_finite() {
+            return Err(format!("`{what}` is {f}, which is not a finite number"));
+        }
+        return Ok(Arg::Num(f));
+    }
+    if let Some(s) = d.clone().try_cast::<Sig>() {
+        return Ok(Arg::Sig(s));
+    }
+    Err(format!(
+        "`{what}` must be a number or a signal, got {}",
+        type_name(d)
+    ))
+}
+
+fn number(d: &Dynamic, what: &str) -> Result<f64, String> {
+    match arg(d, what)? {
+        Arg::Num(n) => Ok(n),
+        Arg::Sig(_) => Err(format!("`{what}` must be a number here, not a signal")),
+    }
+}
+
+fn konst(d: &Dynamic) -> Option<f64> {
+    match arg(d, "") {
+        Ok(Arg::Num(n)) => Some(n),
+        _ => None,
+    }
+}
+
+fn non_negative(d: &Dynamic, what: &str) -> Result<(), String> {
+    match konst(d) {
+        Some(v) if v < 0.0 => Err(format!("`{what}` cannot be negative (got {v})")),
+        _ => Ok(()),
+    }
+}
+
+fn positive(d: &Dynamic, what: &str) -> Result<(), String> {
+    match konst(d) {
+        Some(v) if v <= 0.0 => Err(format!("`{what}` must be above 0 (got {v})")),
+        _ => Ok(()),
+    }
+}
+
+fn sig(d: &Dynamic, fname: &str) -> Result<Sig, String> {
+    d.clone().try_cast::<Sig>().ok_or_else(|| {
+        format!(
+            "{fname} needs a signal to act on, got {}; e.g. saw(110).{fname}(…)",
+            type_name(d)
+        )
+    })
+}
+
+fn mono_input(_b: &Builder, a: &Arg, what: &str) -> Result<Input, String> {
+    match a {
+        Arg::Num(n) => Ok(Input::Const(*n as f32)),
+        Arg::Sig(s) if s.stereo => Err(format!(
+            "`{what}` must be a mono signal; this one is stereo"
+        )),
+        Arg::Sig(s) => Ok(Input::Port(s.ch[0])),
+    }
+}
+
+fn inputs(b: &Builder, params: &[(&Dynamic, &str)]) -> Result<Vec<Input>, String> {
+    params
+        .iter()
+        .map(|(d, w)| mono_input(b, &arg(d, w)?, w))
+        .collect()
+}
+
+fn src(
+    b: &mut Builder,
+    p: &SrcPos,
+    kind: NodeKind,
+    params: &[(&Dynamic, &str)],
+) -> Result<Dynamic, String> {
+    let ins = inputs(b, params)?;
+    Ok(Dynamic::from(b.source(kind, &ins, p)?))
+}
+
+fn process(
+    b: &mut Builder,
+    p: &SrcPos,
+    kind: NodeKind,
+    fname: &str,
+    x: &Dynamic,
+    params: &[(&Dynamic, &str)],
+) -> Result<Dynamic, String> {
+    let x = sig(x, fname)?;
+    let ins = inputs(b, params)?;
+    Ok(Dynamic::from(b.per_channel(kind, &x, &ins, p)?))
+}
+
+fn filter(
+    b: &mut Builder,
+    p: &SrcPos,
+    kind: NodeKind,
+    fname: &str,
+    a: &[Dynamic],
+    default_q: f64,
+) -> Result<Dynamic, String> {
+    if let Some(c) = konst(&a[1]) {
+        if c <= 0.0 {
+            return Err(format!("{fname} cutoff must be above 0 Hz (got {c})"));
+        }
+    }
+    let q = a.get(2).cloned().unwrap_or(Dynamic::from(default_q));
+    if let Some(v) = konst(&q) {
+        if kind == NodeKind::Ladder {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(format!(
+                    "ladder resonance must be between 0 and 1 (got {v})"
+                ));
+            }
+        } else if v <= 0.0 {
+            return Err(format!(
+                "{fname} q must be above 0 (got {v}); 0.707 is a plain filter"
+            ));
+        }
+    }
+    let res_name = if kind == NodeKind::Ladder { "res" } else { "q" };
+    process(b, p, kind, fname, &a[0], &[(&a[1], "cut"), (&q, res_name)])
+}
+
+fn delay(
+    b: &mut Builder,
+    p: &SrcPos,
+    x: &Dynamic,
+    secs: &Dynamic,
+    fb: &Dynamic,
+) -> Result<Dynamic, String> {
+    if let Some(s) = konst(secs) {
+        if !(0.0..=30.0).contains(&s) {
+            return Err(format!(
+                "delay time must be between 0 and 30 seconds (got {s})"
+            ));
+        }
+    }
+    if let Some(f) = konst(fb) {
+        if f.abs() >= 1.0 {
+            return Err(format!(
+                "delay feedback must be between -1 and 1 (got {f}); at 1 or more the echoes would grow forever"
+            ));
+        }
+    }
+    process(
+        b,
+        p,
+        NodeKind::Delay,
+        "delay",
+        x,
+        &[(secs, "secs"), (fb, "feedback")],
+    )
+}
+
+/// `a op b` where at least one side is a signal; numbers on both sides fold to a number.
+pub fn binary(
+    b: &mut Builder,
+    p: &SrcPos,
+    op: BinOp,
+    x: &Dynamic,
+    y: &Dynamic,
+) -> Result<Dynamic, String> {
+    let (xa, ya) = (arg(x, "a")?, arg(y, "b")?);
+    let (xs, ys) = match (&xa, &ya) {
+        (Arg::Num(m), Arg::Num(n)) => {
+            let (m, n) = (*m, *n);
+            return Ok(Dynamic::from(match op {
+                BinOp::Add => m + n,
+                BinOp::Sub => m - n,
+                BinOp::Mul => m * n,
+                BinOp::Div => m / n,
+                BinOp::Min => m.min(n),
+                BinOp::Max => m.max(n),
+                BinOp::Pow => m.powf(n),
+            }));
+        }
+        _ => (side(&xa), side(&ya)),
+    };
+    let stereo = xs.1 || ys.1;
+    let mut ports = [PortRef { node: 0, out: 0 }; 2];
+    let mut lanes = 1;
+    for (c, port) in ports
+        .iter_mut()
+        .enumerate()
+        .take(if stereo { 2 } else { 1 })
+    {
+        let n = b.add(NodeKind::Bin(op), &[xs.0[c], ys.0[c]], p)?;
+        *port = PortRef { node: n, out: 0 };
+        lanes = b.nodes[n as usize].lanes;
+    }
+    if !stereo {
+        ports[1] = ports[0];
+    }
+    Ok(Dynamic::from(Sig {
+        ch: ports,
+        stereo,
+        lanes,
+    }))
+}
+
+/// The left/right inputs of an operand and whether it is stereo.
+fn side(a: &Arg) -> ([Input; 2], bool) {
+    match a {
+        Arg::Num(n) => ([Input::Const(*n as f32); 2], false),
+        Arg::Sig(s) => ([Input::Port(s.ch[0]), Input::Port(s.ch[1])], s.stereo),
+    }
+}
+
+fn pan(b: &mut Builder, p: &SrcPos, x: &Dynamic, pos: &Dynamic) -> Result<Dynamic, String> {
+    let s = sig(x, "pan")?;
+    let pa = arg(pos, "pos")?;
+    if let Arg::Num(v) = pa {
+        if !(-1.0..=1.0).contains(&v) {
+            return Err(format!(
+                "pan position must be between -1 (left) and 1 (right) (got {v})"
+            ));
+        }
+    }
+    let pi = mono_input(b, &pa, "pos")?;
+    if !s.stereo {
+        let n = b.add(NodeKind::Pan, &[Input::Port(s.ch[0]), pi], p)?;
+        let lanes = b.nodes[n as usize].lanes;
+        return Ok(Dynamic::from(Sig {
+            ch: [PortRef { node: n, out: 0 }, PortRef { node: n, out: 1 }],
+            stereo: true,
+            lanes,
+        }));
+    }
+    // Balance: turning one side down keeps the other at full level.
+    let mut ch = s.ch;
+    for (i, sign) in [(0usize, -1.0f32), (1, 1.0)] {
+        let g = match pi {
+            Input::Const(v) => Input::Const((1.0 + sign * v).clamp(0.0, 1.0)),
+            Input::Port(_) => {
+                let scaled = b.add(NodeKind::Bin(BinOp::Mul), &[pi, Input::Const(sign)], p)?;
+                let shifted = b.add(
+                    NodeKind::Bin(BinOp::Add),
+                    &[
+                        Input::Port(PortRef {
+                            node: scaled,
+                            out: 0,
+                        }),
+                        Input::Const(1.0),
+                    ],
+                    p,
+                )?;
+                let c = b.add(
+                    NodeKind::Clip,
+                    &[
+                        Input::Port(PortRef {
+                            node: shifted,
+                            out: 0,
+                        }),
+                        Input::Const(0.0),
+                        Input::Const(1.0),
+                    ],
+                    p,
+                )?;
+                Input::Port(PortRef { node: c, out: 0 })
+            }
+        };
+        let n = b.add(NodeKind::Bin(BinOp::Mul), &[Input::Port(ch[i]), g], p)?;
+        ch[i] = PortRef { node: n, out: 0 };
+    }
+    let lanes = b.nodes[ch[0].node as usize].lanes;
+    Ok(Dynamic::from(Sig {
+        ch,
+        stereo: true,
+        lanes,
+    }))
+}
+
+fn mix(b: &mut Builder, p: &SrcPos, list: &Dynamic) -> Result<Dynamic, String> {
+    let arr = list
+        .clone()
+        .into_array()
+        .map_err(|t| format!("mix needs an array like [a, b, c], got {t}"))?;
+    if arr.is_empty() {
+        return Err("mix of an empty array: give it at least one signal".into());
+    }
+    let mut parts = Vec::with_capacity(arr.len());
+    for (i, d) in arr.iter().enumerate() {
+        parts.push(side(&arg(d, &format!("item {i}"))?));
+    }
+    let stereo = parts.iter().any(|p| p.1);
+    let mut ports = [PortRef { node: 0, out: 0 }; 2];
+    let mut lanes = 1;
+    for (c, port) in ports
+        .iter_mut()
+        .enumerate()
+        .take(if stereo { 2 } else { 1 })
+    {
+        let ins: Vec<Input> = parts.iter().map(|p| p.0[c]).collect();
+        let n = b.add(NodeKind::Sum, &ins, p)?;
+        *port = PortRef { node: n, out: 0 };
+        lanes = b.nodes[n as usize].lanes;
+    }
+    if !stereo {
+        ports[1] = ports[0];
+    }
+    Ok(Dynamic::from(Sig {
+        ch: ports,
+        stereo,
+        lanes,
+    }))
+}
+
+pub fn midi_to_hz(m: f64) -> f64 {
+    440.0 * ((m - 69.0) / 12.0).exp2()
+}
+
+/// `c#3`, `eb4`, `a4`, `C-1` → MIDI note number (c4 = 60).
+pub fn parse_note(s: &str) -> Option<i32> {
+    let s = s.trim();
+    let mut chars = s.chars();
+    let letter = chars.next()?.to_ascii_lowercase();
+    let base = match letter {
+        'c' => 0,
+        'd' => 2,
+        'e' => 4,
+        'f' => 5,
+        'g' => 7,
+        'a' => 9,
+        'b' => 11,
+        _ => return None,
+    };
+    let rest: &str = chars.as_str();
+    let (acc, rest) = match rest.chars().next() {
+        Some('#') | Some('s') => (1, &rest[1..]),
+        Some('b') if rest.len() > 1 => (-1, &rest[1..]),
+        _ => (0, rest),
+    };
+    let octave: i32 = rest.parse().ok()?;
+    if !(-1..=9).contains(&octave) {
+        return None;
+    }
+    let m = (octave + 1) * 12 + base + acc;
+    (0..=127).contains(&m).then_some(m)
+}
+
+/// Registers the whole vocabulary on `engine`, building into `builder`.
+pub fn register(engine: &mut Engine, builder: Rc<RefCell<Builder>>, file: Arc<str>) {
+    engine.register_type_with_name::<Sig>("Signal");
+    engine.register_type_with_name::<Voice>("Voice");
+    let pos_of = {
+        let file = file.clone();
+        move |ctx: &NativeCallContext| {
+            let pos = ctx.call_position();
+            let f: Arc<str> = match ctx.call_source() {
+                Some(s) if !s.is_empty() => Arc::from(s),
+                _ => file.clone(),
+            };
+            src_pos(&f, pos.line().unwrap_or(0), pos.position().unwrap_or(0))
+        }
+    };
+    for def in FUNCTIONS {
+        let Some(build) = def.build else { continue };
+        let b = builder.clone();
+        let pos_of = pos_of.clone();
+        let name = def.name;
+        let types = vec![TypeId::of::<Dynamic>(); def.params.len()];
+        engine.register_raw_fn(name, types, move |ctx, args| {
+            let vals: Vec<Dynamic> = args.iter().map(|a| (**a).clone()).collect();
+            let p = pos_of(&ctx);
+            build(&mut b.borrow_mut(), &p, &vals).map_err(|m| {
+                let m = if m.starts_with(name) {
+                    m
+                } else {
+                    format!("{name}: {m}")
+                };
+                err_at(m, ctx.call_position())
+            })
+        });
+    }
+
+    // Operators in every mix of signal and number.
+    for (sym, op) in [
+        ("+", BinOp::Add),
+        ("-", BinOp::Sub),
+        ("*", BinOp::Mul),
+        ("/", BinOp::Div),
+    ] {
+        for (ta, tb) in [
+            (TypeId::of::<Sig>(), TypeId::of::<Sig>()),
+            (TypeId::of::<Sig>(), TypeId::of::<i64>()),
+            (TypeId::of::<Sig>(), TypeId::of::<f64>()),
+            (TypeId::of::<i64>(), TypeId::of::<Sig>()),
+            (TypeId::of::<f64>(), TypeId::of::<Sig>()),
+        ] {
+            let b = builder.clone();
+            let pos_of = pos_of.clone();
+            engine.register_raw_fn(sym, [ta, tb], move |ctx, args| {
+                let (x, y) = ((*args[0]).clone(), (*args[1]).clone());
+                let p = pos_of(&ctx);
+                binary(&mut b.borrow_mut(), &p, op, &x, &y)
+                    .map_err(|m| err_at(m, ctx.call_position()))
+            });
+        }
+    }
+    {
+        let b = builder.clone();
+        let pos_of = pos_of.clone();
+        engine.register_fn(
+            "-",
+            move |ctx: NativeCallContext, x: Sig| -> Result<Sig, Box<EvalAltResult>> {
+                let p = pos_of(&ctx);
+                b.borrow_mut()
+                    .per_channel(NodeKind::Un(UnOp::Neg), &x, &[], &p)
+                    .map_err(|m| err_at(m, ctx.call_position()))
+            },
+        );
+    }
+
+    engine.register_get("index", |v: &mut Voice| v.index.clone());
+    engine.register_get("count", |v: &mut Voice| v.count);
+    {
+        let b = builder.clone();
+        let pos_of = pos_of.clone();
+        engine.register_fn("poly", move |ctx: NativeCallContext, n: i64, f: FnPtr| -> Result<Sig, Box<EvalAltResult>> {
+            let at = ctx.call_position();
+            if !(1..=1024).contains(&n) {
+                return Err(err_at(format!("poly: the number of voices must be between 1 and 1024 (got {n})"), at));
+            }
+            let p = pos_of(&ctx);
+            let index = {
+                let mut bb = b.borrow_mut();
+                if bb.poly_lanes.is_some() {
+                    return Err(err_at("poly: an instrument inside another poly is not supported".into(), at));
+                }
+                bb.poly_lanes = Some(n as u32);
+                bb.source(NodeKind::LaneIndex, &[], &p).map_err(|m| err_at(m, at))
+            };
+            let index = match index {
+                Ok(i) => i,
+                Err(e) => {
+                    b.borrow_mut().poly_lanes = None;
+                    return Err(e);
+                }
+            };
+            let voice = Voice { index, count: n };
+            let result: Result<Dynamic, _> = f.call_within_context(&ctx, (voice,));
+            b.borrow_mut().poly_lanes = None;
+            let out = result?;
+            let s = match arg(&out, "instrument result") {
+                Ok(Arg::Sig(s)) => s,
+                Ok(Arg::Num(v)) => return Err(err_at(format!("poly: the instrument returned the number {v}; it must return a signal"), at)),
+                Err(_) => return Err(err_at(format!("poly: the instrument must return a signal, it returned {}", type_name(&out)), at)),
+            };
+            let mut bb = b.borrow_mut();
+            if s.lanes == 1 {
+                // Same sound in every voice: n copies summed.
+                return bb.per_channel(NodeKind::Bin(BinOp::Mul), &s, &[Input::Const(n as f32)], &p).map_err(|m| err_at(m, at));
+            }
+            bb.per_channel(NodeKind::LaneSum, &s, &[], &p).map_err(|m| err_at(m, at))
+        });
+    }
+    {
+        let b = builder.clone();
+        let pos_of = pos_of.clone();
+        engine.register_fn(
+            "feedback",
+            move |ctx: NativeCallContext| -> Result<Sig, Box<EvalAltResult>> {
+                let p = pos_of(&ctx);
+                b.borrow_mut()
+                    .source(NodeKind::Feedback, &[], &p)
+                    .map_err(|m| err_at(m, ctx.call_position()))
+            },
+        );
+    }
+    {
+        let b = builder.clone();
+        engine.register_fn(
+            "feed",
+            move |ctx: NativeCallContext,
+                  fb: Sig,
+                  x: Dynamic|
+                  -> Result<Dynamic, Box<EvalAltResult>> {
+                let at = ctx.call_position();
+                let mut bb = b.borrow_mut();
+                let node = fb.ch[0].node as usize;
+                if bb.nodes[node].kind != NodeKind::Feedback {
+                    return Err(err_at(
+                        "feed: call it on a feedback() signal: `let fb = feedback(); … fb.feed(x)`"
+                            .into(),
+                        at,
+                    ));
+                }
+                if !bb.nodes[node].inputs.is_empty() {
+                    return Err(err_at("feed: this feedback() is already fed".into(), at));
+                }
+                let a = arg(&x, "x").map_err(|m| err_at(format!("feed: {m}"), at))?;
+                if a.lanes() != bb.nodes[node].lanes {
+                    return Err(err_at(
+                        "feed: the loop's signal must have as many voices as the feedback()".into(),
+                        at,
+                    ));
+                }
+                let i = mono_input(&bb, &a, "x").map_err(|m| err_at(format!("feed: {m}"), at))?;
+                bb.nodes[node].inputs = vec![i];
+                Ok(x)
+            },
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! Sound scripts: compiling a Rhai file into a validated `GraphSpec`; control thread only.
+
+pub mod builder;
+pub mod diag;
+pub mod dsl;
+pub mod engine;
+pub mod resolver;
+
+pub use diag::Diagnostic;
+
+use crate::graph::{self, GraphSpec};
+use builder::{Builder, Sig};
+use resolver::{Imports, SandboxResolver};
+use rhai::{Dynamic, Scope};
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A script that compiled: its graph and every file it read.
+#[derive(Debug)]
+pub struct Compiled {
+    pub spec: GraphSpec,
+    /// The entry script first, then each imported file.
+    pub files: Vec<PathBuf>,
+}
+
+/// Compiles the script at `path`. Imports resolve inside the script's folder.
+pub fn compile_file(path: &Path, sample_rate: f64) -> Result<Compiled, Diagnostic> {
+    let shown = path.display().to_string();
+    let source = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostic::new(&shown, 0, 0, format!("cannot read the script: {e}")))?;
+    let root = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut c = compile_source(&source, &shown, &root, sample_rate)?;
+    c.files.insert(0, path.to_path_buf());
+    Ok(c)
+}
+
+/// Names offered as "did you mean" hints: the vocabulary plus every word in the script.
+fn hint_names(source: &str) -> Vec<String> {
+    let mut names: Vec<String> = dsl::FUNCTIONS.iter().map(|f| f.name.to_string()).collect();
+    for w in source.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if w.len() > 1 && !w.chars().next().unwrap_or('0').is_numeric() {
+            names.push(w.to_string());
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Compiles script text named `file` whose imports resolve under `root`.
+pub fn compile_source(
+    source: &str,
+    file: &str,
+    root: &Path,
+    sample_rate: f64,
+) -> Result<Compiled, Diagnostic> {
+    let names = hint_names(source);
+    let builder = Rc::new(RefCell::new(Builder::new(sample_rate)));
+    let imports = Rc::new(RefCell::new(Imports::default()));
+    let file_arc: Arc<str> = Arc::from(file);
+    let result = {
+        let mut engine = engine::hardened();
+        engine.set_module_resolver(SandboxResolver::new(root, imports.clone()));
+        dsl::register(&mut engine, builder.clone(), file_arc.clone());
+        let mut ast = engine
+            .compile(source)
+            .map_err(|e| diag::from_parse(&e, file, &names))?;
+        ast.set_source(file);
+        let mut scope = Scope::new();
+        engine
+            .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
+            .map_err(|e| diag::from_eval(&e, file, &names))?
+    };
+    let out = output_signal(result, source, file)?;
+    let builder = Rc::try_unwrap(builder)
+        .map_err(|_| {
+            Diagnostic::new(
+                file,
+                0,
+                0,
+                "internal: the script kept a handle to the graph",
+            )
+        })?
+        .into_inner();
+    let mut spec = builder.finish(&out);
+    graph::validate(&spec).map_err(|e| diag::from_graph(&e, file))?;
+    graph::assign_keys(&mut spec);
+    let files = imports.borrow().files.clone();
+    Ok(Compiled { spec, files })
+}
+
+fn output_signal(result: Dynamic, source: &str, file: &str) -> Result<Sig, Diagnostic> {
+    if let Some(s) = result.clone().try_cast::<Sig>() {
+        return Ok(s);
+    }
+    // Point at the last non-empty line: that is where the output expression should be.
+    let (line, text) = source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
+        .last()
+        .map(|(i, l)| (i + 1, l))
+        .unwrap_or((1, ""));
+    let col = text.len() - text.trim_start().len() + 1;
+    let got = if result.is_unit() {
+        "nothing (the last line ends with `;`?)".to_string()
+    } else {
+        format!("a {}", result.type_name())
+    };
+    Err(Diagnostic::new(
+        file,
+        line,
+        col,
+        format!(
+            "the script must end with the signal to play, but it ends with {got}\nhint: make the last line an expression without `;`, e.g. `sine(440) * 0.2`"
+        ),
+    ))
+}

@@ -1,0 +1,106 @@
+//! The sandboxed module resolver: imports stay inside the entry script's folder tree, and
+//! every imported file is recorded for the watcher; control thread only.
+
+use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
+
+/// What the resolver saw: each imported file, by the name its source is reported under.
+#[derive(Default, Debug)]
+pub struct Imports {
+    pub files: Vec<PathBuf>,
+    cache: HashMap<PathBuf, Shared<Module>>,
+}
+
+pub struct SandboxResolver {
+    root: PathBuf,
+    pub imports: Rc<RefCell<Imports>>,
+}
+
+impl SandboxResolver {
+    pub fn new(root: &Path, imports: Rc<RefCell<Imports>>) -> Self {
+        SandboxResolver {
+            root: root.to_path_buf(),
+            imports,
+        }
+    }
+}
+
+fn refuse(path: &str, why: &str, pos: Position) -> Box<EvalAltResult> {
+    let msg = format!(
+        "import \"{path}\" {why}\nhint: imports name a file inside the script's folder, like \"patches/drums\""
+    );
+    Box::new(EvalAltResult::ErrorRuntime(msg.into(), pos))
+}
+
+/// Checks an import or sample path is a plain relative path below `root` and returns the
+/// file it names. Symlinks are followed and the result must still be inside `root`.
+pub fn confine(root: &Path, rel: &str, ext: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if rel.is_empty() {
+        return Err("is empty".into());
+    }
+    if p.is_absolute() || rel.starts_with('/') || rel.starts_with('\\') || rel.contains(':') {
+        return Err("is an absolute path".into());
+    }
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        || rel.contains('\\')
+    {
+        return Err("leaves the script's folder (`..` is not allowed)".into());
+    }
+    let mut file = root.join(p);
+    if file.extension().is_none() {
+        file.set_extension(ext);
+    }
+    let real = file
+        .canonicalize()
+        .map_err(|_| format!("was not found (looked for {})", file.display()))?;
+    let real_root = root
+        .canonicalize()
+        .map_err(|e| format!("root folder: {e}"))?;
+    if !real.starts_with(&real_root) {
+        return Err("points outside the script's folder (through a link)".into());
+    }
+    Ok(real)
+}
+
+impl ModuleResolver for SandboxResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        _source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let file = confine(&self.root, path, "rhai").map_err(|why| refuse(path, &why, pos))?;
+        if let Some(m) = self.imports.borrow().cache.get(&file) {
+            return Ok(m.clone());
+        }
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| refuse(path, &format!("cannot be read ({e})"), pos))?;
+        // Messages name the file as the user would type it, not its canonical path.
+        let mut shown = if self.root == Path::new(".") {
+            PathBuf::from(path)
+        } else {
+            self.root.join(path)
+        };
+        if shown.extension().is_none() {
+            shown.set_extension("rhai");
+        }
+        let name = shown.display().to_string();
+        let in_module =
+            |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos));
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| in_module(Box::new(EvalAltResult::ErrorParsing(*e.0, e.1))))?;
+        ast.set_source(name.as_str());
+        self.imports.borrow_mut().files.push(file.clone());
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
+        let module: Shared<Module> = module.into();
+        self.imports.borrow_mut().cache.insert(file, module.clone());
+        Ok(module)
+    }
+}
