@@ -76,6 +76,8 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Print the language reference (Markdown), generated from the function table.
+    Reference,
 }
 
 /// Runs the command line; returns the process exit code.
@@ -154,6 +156,10 @@ fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common.clone();
     match cli.command {
         Some(Command::Check { files }) => check(&files),
+        Some(Command::Reference) => {
+            print!("{}", script::dsl::reference_markdown());
+            Ok(())
+        }
         Some(Command::Render { file, out, format }) => {
             let cfg = settings(&common)?;
             let format = Format::parse(&format)

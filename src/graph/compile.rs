@@ -81,13 +81,21 @@ fn seed_of(key: &str) -> u64 {
 pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     let order = schedule(spec);
     let delays_in_loops = loop_delays(spec);
+    let statics = fold_statics(spec, &order);
 
     let mut bufs: Vec<Vec<f32>> = Vec::new();
     let mut node_buf: HashMap<usize, usize> = HashMap::new();
     for &n in &order {
         let node = &spec.nodes[n];
         node_buf.insert(n, bufs.len());
-        bufs.push(vec![0.0; BLOCK * node.lanes as usize * node.kind.outputs()]);
+        let lanes = node.lanes as usize;
+        let mut buf = vec![0.0; BLOCK * lanes * node.kind.outputs()];
+        if let Some(values) = statics.get(&n) {
+            for frame in buf.chunks_exact_mut(lanes) {
+                frame.copy_from_slice(values);
+            }
+        }
+        bufs.push(buf);
     }
     let const_buf = |bufs: &mut Vec<Vec<f32>>, v: f32| {
         bufs.push(vec![v; BLOCK]);
@@ -95,11 +103,15 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     };
     let port_ref = |p: PortRef, node_buf: &HashMap<usize, usize>| {
         let src = &spec.nodes[p.node as usize];
+        let konst = match statics.get(&(p.node as usize)) {
+            Some(v) if v.len() == 1 => Some(v[0]),
+            _ => None,
+        };
         InRef {
             buf: node_buf[&(p.node as usize)] as u32,
             offset: p.out as u32 * (BLOCK as u32 * src.lanes),
             lanes: src.lanes,
-            konst: None,
+            konst,
         }
     };
     let in_ref = |bufs: &mut Vec<Vec<f32>>, inp: &Input| match *inp {
@@ -118,6 +130,9 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     for &n in &order {
         let node = &spec.nodes[n];
         let lanes = node.lanes as usize;
+        if statics.contains_key(&n) {
+            continue;
+        }
         if node.kind == NodeKind::Feedback {
             if let Some(inp) = node.inputs.first() {
                 let r = in_ref(&mut bufs, inp);
@@ -185,6 +200,64 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         duration: spec.duration,
         keys,
     }
+}
+
+/// Per-lane values of the nodes that never change: pure arithmetic on constants and on the
+/// voice index (a voice's pitch, pan position, gain). They are computed once here instead
+/// of every sample.
+fn fold_statics(spec: &GraphSpec, order: &[usize]) -> HashMap<usize, Vec<f32>> {
+    let mut statics: HashMap<usize, Vec<f32>> = HashMap::new();
+    for &n in order {
+        let node = &spec.nodes[n];
+        let lanes = node.lanes as usize;
+        let pure = matches!(
+            node.kind,
+            NodeKind::Bin(_)
+                | NodeKind::Un(_)
+                | NodeKind::Clip
+                | NodeKind::Range
+                | NodeKind::Sum
+                | NodeKind::Drive
+                | NodeKind::LaneIndex
+        );
+        if !pure {
+            continue;
+        }
+        let mut args: Vec<Vec<f32>> = Vec::with_capacity(node.inputs.len());
+        for inp in &node.inputs {
+            match inp {
+                Input::Const(v) => args.push(vec![*v]),
+                Input::Port(p) if p.out == 0 => match statics.get(&(p.node as usize)) {
+                    Some(v) => args.push(v.clone()),
+                    None => break,
+                },
+                Input::Port(_) => break,
+            }
+        }
+        if args.len() != node.inputs.len() {
+            continue;
+        }
+        let at = |i: usize, l: usize| {
+            let v = &args[i];
+            if v.len() == 1 { v[0] } else { v[l] }
+        };
+        let values: Vec<f32> = (0..lanes)
+            .map(|l| match &node.kind {
+                NodeKind::Bin(op) => op.apply(at(0, l), at(1, l)),
+                NodeKind::Un(op) => op.apply(at(0, l)),
+                NodeKind::Clip => at(0, l).max(at(1, l)).min(at(2, l)),
+                NodeKind::Range => {
+                    let (a, b) = (at(1, l), at(2, l));
+                    a + (at(0, l) + 1.0) * 0.5 * (b - a)
+                }
+                NodeKind::Sum => (0..args.len()).map(|i| at(i, l)).sum(),
+                NodeKind::Drive => (at(0, l) * at(1, l)).tanh(),
+                _ => l as f32, // LaneIndex
+            })
+            .collect();
+        statics.insert(n, values);
+    }
+    statics
 }
 
 /// Dependency order of the nodes reachable from the outputs. A feedback node's source is

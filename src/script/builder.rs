@@ -53,8 +53,7 @@ pub struct Builder {
     pub nodes: Vec<NodeSpec>,
     pub tempo_bpm: f64,
     pub duration: Option<f64>,
-    /// Lanes of the `poly` instrument being built, if any: every node made inside it gets
-    /// its own copy per voice (its own noise, its own envelope).
+    /// Lanes of the `poly` instrument being built, if any.
     pub poly_lanes: Option<u32>,
     pub sample_rate: f64,
 }
@@ -77,7 +76,15 @@ impl Builder {
                 "too many nodes: a graph may hold {MAX_NODES}; this script builds more"
             ));
         }
-        let mut lanes = self.poly_lanes.unwrap_or(1);
+        // Inside a poly instrument only nodes that differ per voice even with equal inputs
+        // (noise, the voice index) need a copy per voice; the rest follow their inputs, so a
+        // shared LFO or gate runs once, not once per voice, and sounds the same.
+        let per_voice = matches!(kind, NodeKind::Noise | NodeKind::Pink | NodeKind::LaneIndex);
+        let mut lanes = if per_voice {
+            self.poly_lanes.unwrap_or(1)
+        } else {
+            1
+        };
         for i in inputs {
             if let Input::Port(p) = i {
                 let l = self.nodes[p.node as usize].lanes;

@@ -1107,3 +1107,44 @@ pub fn register(engine: &mut Engine, builder: Rc<RefCell<Builder>>, file: Arc<st
         );
     }
 }
+
+/// The language reference (docs/LANGUAGE.md), generated from the same table that registers
+/// the functions, so nothing can be registered without being documented.
+pub fn reference_markdown() -> String {
+    let mut s = String::from(
+        "# The waves language reference\n\n\
+         Generated from the table that registers the functions (`src/script/dsl.rs`); \
+         `waves reference > docs/LANGUAGE.md` rewrites it and a test keeps the two equal.\n\n\
+         Every parameter takes an integer, a float or a signal (`saw(220)`, `saw(220.0)` and \
+         `saw(sine(5) * 3 + 220)` all work), except where it says *number*. \
+         A function whose first parameter is `x` is also a method: `lpf(x, 800)` is `x.lpf(800)`. \
+         Units: frequencies in Hz, times in seconds, levels as linear gain (1.0 = full scale).\n",
+    );
+    let mut group = "";
+    for f in FUNCTIONS {
+        if f.group != group {
+            group = f.group;
+            s.push_str(&format!("\n## {group}\n\n| form | does | example |\n|---|---|---|\n"));
+        }
+        let form = match f.params.split_first() {
+            Some((&"x", rest)) => format!("`x.{}({})`", f.name, rest.join(", ")),
+            _ => format!("`{}({})`", f.name, f.params.join(", ")),
+        };
+        s.push_str(&format!(
+            "| {form} | {} | `{}` |\n",
+            f.doc.replace('|', "\\|"),
+            f.example.replace('|', "\\|")
+        ));
+    }
+    s.push_str("\n## operators\n\n| form | does | example |\n|---|---|---|\n");
+    for (form, doc, ex) in OPERATORS {
+        s.push_str(&format!("| `{form}` | {doc} | `{ex}` |\n"));
+    }
+    s.push_str(
+        "\nPrecedence is Rhai's: unary `-` binds tightest, then `*` `/`, then `+` `-`; \
+         method calls bind tighter than any operator (`-saw(1).gain(2)` is `-(saw(1).gain(2))`).\n\
+         \nInside `poly(n, |v| ...)`, `v.index` is the voice number (0..n-1) as a signal and \
+         `v.count` is n.\n",
+    );
+    s
+}

@@ -1,0 +1,337 @@
+//! Diagnostics point at the right file, line and column, say what is wrong, and reach the
+//! user of the `waves` binary as `error: file:line:col: message`, a source line and a `^`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use waves::script::{Diagnostic, compile_file, compile_source};
+
+const SR: f64 = 48_000.0;
+
+/// A temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "waves-diagnostics-{}-{test}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Compiles `src`, which must fail; returns the diagnostic.
+fn error_of(src: &str) -> Diagnostic {
+    match compile_source(src, "test.rhai", Path::new("."), SR) {
+        Ok(_) => panic!("expected an error from:\n{src}"),
+        Err(d) => d,
+    }
+}
+
+fn at(d: &Diagnostic) -> (usize, usize) {
+    (d.line, d.col)
+}
+
+fn waves(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_waves"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run waves")
+}
+
+fn assert_no_panic(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "a panic reached the user:\n{stderr}");
+    assert!(
+        !stderr.contains("RUST_BACKTRACE"),
+        "a panic reached the user:\n{stderr}"
+    );
+}
+
+#[test]
+fn unclosed_paren_points_where_the_paren_is_missing() {
+    let src = "let a = sine(440;\na";
+    let d = error_of(src);
+    assert_eq!(d.file, "test.rhai");
+    assert_eq!(at(&d), (1, 17), "{d}");
+    assert!(d.message.contains("sine"), "{d}");
+    let r = d.render(Some(src));
+    assert!(r.starts_with("error: test.rhai:1:17: "), "{r}");
+    assert!(r.contains("1 | let a = sine(440;\n"), "{r}");
+    assert!(r.contains(&format!("  | {}^\n", " ".repeat(16))), "{r}");
+}
+
+#[test]
+fn other_parse_errors_point_at_the_offending_token() {
+    let d = error_of("let a = 1 +;\nsine(1)");
+    assert_eq!(at(&d), (1, 12), "{d}");
+    let d = error_of("let x = 2;\nlet a = \"abc;\nsine(1)");
+    assert_eq!(at(&d), (2, 9), "{d}");
+    assert!(d.message.to_lowercase().contains("string"), "{d}");
+}
+
+#[test]
+#[ignore = "bug: a missing `;` is reported at the start of the NEXT line (2:1), not on the line that lacks it (src/script/diag.rs from_parse)"]
+fn missing_semicolon_points_at_the_line_that_lacks_it() {
+    let src = "let a = sine(440)\nlet b = 2;\na";
+    let d = error_of(src);
+    assert!(d.message.contains(';'), "{d}");
+    assert_eq!(d.line, 1, "the `;` is missing on line 1: {d}");
+    assert!((17..=18).contains(&d.col), "{d}");
+}
+
+#[test]
+#[ignore = "bug: a call left open at the end of the file is reported past the last line (3:1), so no source line is shown (src/script/diag.rs from_parse)"]
+fn unclosed_call_at_end_of_file_points_inside_the_file() {
+    let src = "let a = 1;\nsine(440\n";
+    let d = error_of(src);
+    assert!(d.message.contains(')'), "{d}");
+    assert_eq!(d.line, 2, "the open call is on line 2: {d}");
+    let r = d.render(Some(src));
+    assert!(r.contains("2 | sine(440\n"), "no source line shown:\n{r}");
+}
+
+#[test]
+fn unknown_function_has_a_did_you_mean_hint() {
+    let src = "// a comment\nlet x = 1;\nlet a = sinee(440);\na";
+    let d = error_of(src);
+    assert_eq!(at(&d), (3, 9), "{d}");
+    assert!(d.message.contains("unknown function"), "{d}");
+    assert!(d.message.contains("sinee"), "{d}");
+    let hint = d.hint.clone().expect("a hint");
+    assert!(hint.contains("sine"), "hint: {hint}");
+    let r = d.render(Some(src));
+    assert!(r.contains("3 | let a = sinee(440);\n"), "{r}");
+    assert!(r.contains("  |         ^\n"), "{r}");
+    assert!(r.contains("hint: "), "{r}");
+}
+
+#[test]
+fn bad_argument_type_names_the_parameter() {
+    let d = error_of("let x = 1;\n\nlet y = sine(\"x\");\ny");
+    assert_eq!(at(&d), (3, 9), "{d}");
+    assert!(d.message.contains("freq"), "{d}");
+    assert!(d.message.contains("string"), "{d}");
+
+    let d = error_of("let s = saw(110);\ns.lpf(\"high\", 0.7)");
+    assert_eq!(d.line, 2, "{d}");
+    assert!(d.message.contains("cut"), "{d}");
+
+    // A wrong type by number of arguments names the function and its forms.
+    let d = error_of("let s = saw(110);\nlet t = s.lpf();\nt");
+    assert_eq!(d.line, 2, "{d}");
+    assert!(d.message.contains("lpf"), "{d}");
+}
+
+#[test]
+fn lpf_cutoff_at_or_below_zero_is_reported_at_the_call() {
+    let d = error_of("let s = saw(110);\ns.lpf(0, 0.7)");
+    assert_eq!(at(&d), (2, 3), "{d}");
+    assert!(d.message.contains("cutoff"), "{d}");
+    assert!(d.message.contains("lpf"), "{d}");
+
+    let d = error_of("let s = saw(110);\n\n   s.lpf(-200)");
+    assert_eq!(at(&d), (3, 6), "{d}");
+    assert!(d.message.contains("cutoff"), "{d}");
+
+    let d = error_of("let s = saw(110);\nlpf(s, -5)");
+    assert_eq!(at(&d), (2, 1), "{d}");
+    assert!(d.message.contains("-5"), "{d}");
+}
+
+#[test]
+fn feedback_loop_without_delay_is_reported_at_the_feedback_call() {
+    let src = "let x = saw(110);\nlet fb = feedback();\nlet y = (x + fb * 0.5).lpf(800);\nfb.feed(y);\ny";
+    let d = error_of(src);
+    assert_eq!(at(&d), (2, 10), "{d}");
+    assert!(d.message.contains("without a delay"), "{d}");
+    assert!(d.hint.as_deref().unwrap_or("").contains("delay"), "{d:?}");
+
+    // An unfed feedback() is an error too, at the feedback() call.
+    let d = error_of("let x = saw(110);\n\nlet fb = feedback();\nx + fb");
+    assert_eq!(at(&d), (3, 10), "{d}");
+    assert!(d.message.contains("never fed"), "{d}");
+}
+
+#[test]
+fn a_runaway_loop_stops_at_the_node_limit() {
+    let src = "let a = [];\nfor i in 0..60000 {\n  a.push(sine(i));\n}\nmix(a)";
+    let d = error_of(src);
+    assert!(d.message.contains("too many nodes"), "{d}");
+    assert_eq!(at(&d), (3, 10), "{d}");
+}
+
+#[test]
+fn output_must_be_a_signal() {
+    let d = error_of("let a = sine(1);\nlet b = 2;\n");
+    assert_eq!(d.line, 2, "{d}");
+    assert!(d.message.contains("must end with the signal"), "{d}");
+    let d = error_of("sine(1);\n\"text\"");
+    assert!(d.message.contains("string"), "{d}");
+}
+
+#[test]
+fn error_at_the_top_of_an_imported_file_names_that_file() {
+    let dir = TempDir::new("import_top");
+    dir.write("patches/bad.rhai", "// a broken patch\nsinee(440)\n");
+    let main = dir.write(
+        "main.rhai",
+        "// main\n\nimport \"patches/bad\" as bad;\nsine(1)\n",
+    );
+    let d = compile_file(&main, SR).expect_err("the import is broken");
+    assert!(
+        Path::new(&d.file).ends_with("patches/bad.rhai"),
+        "file: {}",
+        d.file
+    );
+    assert_eq!(at(&d), (2, 1), "{d}");
+    assert!(d.message.contains("unknown function"), "{d}");
+    let note = d.notes.join("\n");
+    assert!(note.contains("main.rhai:3:8"), "notes: {note}");
+    // The snippet comes from the imported file.
+    let r = d.render(None);
+    assert!(r.contains("2 | sinee(440)\n"), "{r}");
+    assert!(r.contains("note: imported at "), "{r}");
+}
+
+#[test]
+fn error_inside_an_imported_function_names_that_file_and_the_call() {
+    let dir = TempDir::new("import_fn");
+    dir.write(
+        "patches/bad.rhai",
+        "// a patch\nfn make() {\n    sine(440).lpf(-1)\n}\n",
+    );
+    let main = dir.write(
+        "main.rhai",
+        "// main\nimport \"patches/bad\" as bad;\n\nlet x = bad::make();\nx\n",
+    );
+    let d = compile_file(&main, SR).expect_err("the patch is broken");
+    assert!(
+        Path::new(&d.file).ends_with("patches/bad.rhai"),
+        "file: {}",
+        d.file
+    );
+    assert_eq!(at(&d), (3, 15), "{d}");
+    assert!(d.message.contains("cutoff"), "{d}");
+    let note = d.notes.join("\n");
+    assert!(note.contains("make"), "notes: {note}");
+    assert!(note.contains("main.rhai:4:"), "notes: {note}");
+    let r = d.render(None);
+    assert!(r.contains("3 |     sine(440).lpf(-1)\n"), "{r}");
+}
+
+#[test]
+fn parse_error_in_an_imported_file_names_that_file() {
+    let dir = TempDir::new("import_parse");
+    dir.write("patches/bad.rhai", "fn make() {\n    sine(440;\n}\n");
+    let main = dir.write("main.rhai", "import \"patches/bad\" as bad;\nbad::make()\n");
+    let d = compile_file(&main, SR).expect_err("the patch does not parse");
+    assert!(Path::new(&d.file).ends_with("patches/bad.rhai"), "{d}");
+    assert_eq!(at(&d), (2, 13), "{d}");
+    assert!(d.notes.join("\n").contains("main.rhai:1:8"), "{:?}", d.notes);
+}
+
+#[test]
+fn binary_check_reports_file_line_col_snippet_and_marker() {
+    let dir = TempDir::new("bin_check");
+    dir.write("bad.rhai", "// bad\nlet x = 1;\nlet a = sinee(440);\na\n");
+    let out = waves(&dir.0, &["check", "bad.rhai"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("error: bad.rhai:3:9: "), "{stderr}");
+    assert!(stderr.contains("let a = sinee(440);"), "{stderr}");
+    assert!(stderr.contains("\n  |         ^\n"), "{stderr}");
+    assert!(stderr.contains("hint: did you mean `sine`?"), "{stderr}");
+    assert_no_panic(&stderr);
+}
+
+#[test]
+fn binary_check_of_a_good_and_a_bad_file_reports_only_the_bad_one() {
+    let dir = TempDir::new("bin_mixed");
+    dir.write("good.rhai", "sine(440) * 0.2\n");
+    dir.write("bad.rhai", "let s = saw(110);\ns.lpf(0, 0.7)\n");
+    let out = waves(&dir.0, &["check", "good.rhai", "bad.rhai"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("bad.rhai:2:3"), "{stderr}");
+    assert!(!stderr.contains("good.rhai"), "good file reported:\n{stderr}");
+    assert!(stdout.contains("ok: good.rhai"), "stdout:\n{stdout}");
+    assert!(stderr.contains("1 of 2"), "{stderr}");
+    assert_no_panic(&stderr);
+
+    let out = waves(&dir.0, &["check", "good.rhai"]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn binary_render_of_a_missing_file_exits_1_with_a_clear_message() {
+    let dir = TempDir::new("bin_missing");
+    let out = waves(&dir.0, &["render", "nope.rhai", "-o", "out.wav"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("nope.rhai"), "{stderr}");
+    assert!(stderr.contains("cannot read"), "{stderr}");
+    assert!(!dir.0.join("out.wav").exists());
+    assert_no_panic(&stderr);
+
+    let out = waves(&dir.0, &["check", "nope.rhai"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_no_panic(&String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn binary_render_of_a_bad_script_exits_1_and_writes_nothing() {
+    let dir = TempDir::new("bin_render_bad");
+    dir.write("bad.rhai", "let fb = feedback();\nfb.feed(fb * 0.5)\n");
+    let out = waves(&dir.0, &["render", "bad.rhai", "-o", "out.wav"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
+    assert!(stderr.contains("bad.rhai:1:10"), "{stderr}");
+    assert!(!dir.0.join("out.wav").exists());
+    assert_no_panic(&stderr);
+}
+
+#[test]
+fn binary_never_panics_on_hostile_scripts() {
+    let dir = TempDir::new("bin_hostile");
+    let scripts = [
+        "loop {}",
+        "fn f(x) { f(x) } f(1)",
+        "let s = \"x\"; loop { s += s; }",
+        "eval(\"1\")",
+        "import \"../x\" as x; sine(1)",
+        "sine(440",
+        "",
+        "42",
+        "sine(440).delay(1e9, 2)",
+        "poly(100000, |v| sine(1))",
+        "stereo(sine(1), stereo(sine(1), sine(2)))",
+        "let fb = feedback(); fb.feed(1); fb.feed(2); sine(1)",
+    ];
+    for (i, s) in scripts.iter().enumerate() {
+        let name = format!("h{i}.rhai");
+        dir.write(&name, s);
+        let out = waves(&dir.0, &["check", &name]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "`{s}`:\n{stderr}");
+        assert!(stderr.contains(&format!("error: {name}")), "`{s}`:\n{stderr}");
+        assert_no_panic(&stderr);
+    }
+}
