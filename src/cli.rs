@@ -142,12 +142,12 @@ pub fn settings(common: &Common) -> Result<Config, String> {
     if common.no_watch {
         c.hot_reload = false;
     }
-    if let Some(d) = common.duration {
-        if !(d > 0.0 && d <= 86_400.0) {
-            return Err(format!(
-                "error: --duration {d} must be between 0 and 86400 seconds"
-            ));
-        }
+    if let Some(d) = common.duration
+        && !(d > 0.0 && d <= 86_400.0)
+    {
+        return Err(format!(
+            "error: --duration {d} must be between 0 and 86400 seconds"
+        ));
     }
     Ok(c)
 }

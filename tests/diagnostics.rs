@@ -12,10 +12,8 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(test: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "waves-diagnostics-{}-{test}",
-            std::process::id()
-        ));
+        let p =
+            std::env::temp_dir().join(format!("waves-diagnostics-{}-{test}", std::process::id()));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).unwrap();
         TempDir(p)
@@ -57,7 +55,10 @@ fn waves(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn assert_no_panic(stderr: &str) {
-    assert!(!stderr.contains("panicked"), "a panic reached the user:\n{stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "a panic reached the user:\n{stderr}"
+    );
     assert!(
         !stderr.contains("RUST_BACKTRACE"),
         "a panic reached the user:\n{stderr}"
@@ -157,7 +158,8 @@ fn lpf_cutoff_at_or_below_zero_is_reported_at_the_call() {
 
 #[test]
 fn feedback_loop_without_delay_is_reported_at_the_feedback_call() {
-    let src = "let x = saw(110);\nlet fb = feedback();\nlet y = (x + fb * 0.5).lpf(800);\nfb.feed(y);\ny";
+    let src =
+        "let x = saw(110);\nlet fb = feedback();\nlet y = (x + fb * 0.5).lpf(800);\nfb.feed(y);\ny";
     let d = error_of(src);
     assert_eq!(at(&d), (2, 10), "{d}");
     assert!(d.message.contains("without a delay"), "{d}");
@@ -244,7 +246,11 @@ fn parse_error_in_an_imported_file_names_that_file() {
     let d = compile_file(&main, SR).expect_err("the patch does not parse");
     assert!(Path::new(&d.file).ends_with("patches/bad.rhai"), "{d}");
     assert_eq!(at(&d), (2, 13), "{d}");
-    assert!(d.notes.join("\n").contains("main.rhai:1:8"), "{:?}", d.notes);
+    assert!(
+        d.notes.join("\n").contains("main.rhai:1:8"),
+        "{:?}",
+        d.notes
+    );
 }
 
 #[test]
@@ -271,7 +277,10 @@ fn binary_check_of_a_good_and_a_bad_file_reports_only_the_bad_one() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
     assert!(stderr.contains("bad.rhai:2:3"), "{stderr}");
-    assert!(!stderr.contains("good.rhai"), "good file reported:\n{stderr}");
+    assert!(
+        !stderr.contains("good.rhai"),
+        "good file reported:\n{stderr}"
+    );
     assert!(stdout.contains("ok: good.rhai"), "stdout:\n{stdout}");
     assert!(stderr.contains("1 of 2"), "{stderr}");
     assert_no_panic(&stderr);
@@ -331,7 +340,10 @@ fn binary_never_panics_on_hostile_scripts() {
         let out = waves(&dir.0, &["check", &name]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "`{s}`:\n{stderr}");
-        assert!(stderr.contains(&format!("error: {name}")), "`{s}`:\n{stderr}");
+        assert!(
+            stderr.contains(&format!("error: {name}")),
+            "`{s}`:\n{stderr}"
+        );
         assert_no_panic(&stderr);
     }
 }

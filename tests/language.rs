@@ -39,7 +39,10 @@ fn bits(v: &[f32]) -> Vec<u32> {
 fn assert_bit_identical(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");
     if let Some(i) = (0..a.len()).find(|&i| a[i].to_bits() != b[i].to_bits()) {
-        panic!("{what}: first difference at frame {i}: {} vs {}", a[i], b[i]);
+        panic!(
+            "{what}: first difference at frame {i}: {} vs {}",
+            a[i], b[i]
+        );
     }
 }
 
@@ -114,7 +117,10 @@ fn unary_minus_binds_tightest() {
     let (lo, hi) = a
         .iter()
         .fold((f32::MAX, f32::MIN), |(l, h), x| (l.min(*x), h.max(*x)));
-    assert!((lo + 1.0).abs() < 1e-3 && (hi - 3.0).abs() < 1e-3, "{lo}..{hi}");
+    assert!(
+        (lo + 1.0).abs() < 1e-3 && (hi - 3.0).abs() < 1e-3,
+        "{lo}..{hi}"
+    );
     // Negation of a signal, and of a parenthesised signal expression.
     assert_all(&mono("-line(2, 2, 0) * 3 + 1", 256), -5.0, "-c*3+1");
     assert_all(&mono("-(line(2, 2, 0) + 1)", 256), -3.0, "-(c+1)");
@@ -125,7 +131,11 @@ fn unary_minus_binds_tightest() {
 fn every_mix_of_int_float_and_signal_works_with_every_operator() {
     // Left value 6, right value 2, each written as an int, a float or a constant signal.
     let lhs = [("int", "6"), ("float", "6.0"), ("signal", "line(6, 6, 0)")];
-    let rhs = [("int", "2"), ("float", "2.0"), ("signal", "line(2, 2.0, 0)")];
+    let rhs = [
+        ("int", "2"),
+        ("float", "2.0"),
+        ("signal", "line(2, 2.0, 0)"),
+    ];
     let ops = [("+", 8.0f32), ("-", 4.0), ("*", 12.0), ("/", 3.0)];
     let mut checked = 0;
     for (lt, l) in lhs {
@@ -245,7 +255,10 @@ fn pan_places_a_mono_signal() {
     let (l, r) = render("saw(110).pan(1)", FRAMES);
     let left_peak = l.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     assert!(left_peak < 1e-6, "pan(1): left peak {left_peak}");
-    assert!(max_abs_diff(&r, &dry) < 1e-6, "pan(1): right is the dry signal");
+    assert!(
+        max_abs_diff(&r, &dry) < 1e-6,
+        "pan(1): right is the dry signal"
+    );
 
     // Centre: equal power, both sides at cos(45°) of the input.
     let (l, r) = render("saw(110).pan(0)", FRAMES);
@@ -315,7 +328,10 @@ fn time_helpers_follow_the_tempo() {
     assert_eq!(duration_of("tempo(60);", "bars(0.5)"), 2.0);
     assert_eq!(duration_of("", "ms(1500.0)"), 1.5);
     // The helpers are plain numbers: they combine with arithmetic.
-    assert_eq!(duration_of("tempo(120);", "bars(2) + beats(1) + ms(250)"), 4.75);
+    assert_eq!(
+        duration_of("tempo(120);", "bars(2) + beats(1) + ms(250)"),
+        4.75
+    );
 }
 
 #[test]

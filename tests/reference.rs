@@ -22,7 +22,11 @@ fn every_documented_example_compiles() {
         let body = f.example.trim_end_matches(';');
         let needs_fb = body.contains("fb") && !body.contains("feedback()");
         let decl = if needs_fb { fb_decl } else { "" };
-        let closing = if needs_fb && !body.contains("feed(") { "fb.feed(y);\n" } else { "" };
+        let closing = if needs_fb && !body.contains("feed(") {
+            "fb.feed(y);\n"
+        } else {
+            ""
+        };
         let last = if body.starts_with("tempo") || body.starts_with("duration") {
             format!("{body};\n{closing}x")
         } else {
@@ -30,7 +34,13 @@ fn every_documented_example_compiles() {
         };
         let src = format!("{prelude}{decl}{last}");
         if let Err(d) = compile_source(&src, "example.rhai", Path::new("."), 48000.0) {
-            panic!("example of {}({}) fails:\n{}\n{}", f.name, f.params.join(", "), src, d.render(Some(&src)));
+            panic!(
+                "example of {}({}) fails:\n{}\n{}",
+                f.name,
+                f.params.join(", "),
+                src,
+                d.render(Some(&src))
+            );
         }
     }
 }
@@ -38,7 +48,15 @@ fn every_documented_example_compiles() {
 #[test]
 fn every_function_has_a_description_and_an_example() {
     for f in dsl::FUNCTIONS {
-        assert!(!f.doc.is_empty() && !f.example.is_empty(), "{} lacks docs", f.name);
-        assert!(f.example.contains(f.name), "the example of {} does not use it", f.name);
+        assert!(
+            !f.doc.is_empty() && !f.example.is_empty(),
+            "{} lacks docs",
+            f.name
+        );
+        assert!(
+            f.example.contains(f.name),
+            "the example of {} does not use it",
+            f.name
+        );
     }
 }

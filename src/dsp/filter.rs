@@ -693,7 +693,7 @@ mod tests {
     }
 
     #[test]
-    fn highpass_attenuates_100hz_and_passes_8k() {
+    fn highpass_attenuates_125hz_and_passes_10k() {
         // Mirror image of the low-pass about 1 kHz: 1000/8 = 125 Hz, 1000*10 = 10 kHz.
         let stop = gain_db(svf(SvfMode::High), 125.0, 1000.0, 0.707);
         let pass = gain_db(svf(SvfMode::High), 10_000.0, 1000.0, 0.707);

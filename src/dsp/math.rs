@@ -36,8 +36,10 @@ pub fn fast_exp2(x: f32) -> f32 {
     let xi = x.round();
     let f = x - xi;
     let p = 1.0
-        + f * (0.693_147_2
-            + f * (0.240_226_5 + f * (0.055_504_11 + f * (0.009_618_129 + f * (0.001_333_355 + f * 0.000_154_035_3)))));
+        + f * (std::f32::consts::LN_2
+            + f * (0.240_226_5
+                + f * (0.055_504_11
+                    + f * (0.009_618_129 + f * (0.001_333_355 + f * 0.000_154_035_3)))));
     f32::from_bits((((xi as i32) + 127) as u32) << 23) * p
 }
 
@@ -75,11 +77,11 @@ pub fn binary(op: BinOp, a: In, b: In, out: &mut [f32], lanes: usize) {
     }
     // A constant positive base (`pow(2, lfo)`, exponential sweeps) is an exp2, far cheaper
     // than powf per sample.
-    if let (BinOp::Pow, Some(base)) = (op, a.konst) {
-        if base > 0.0 {
-            let l2 = base.log2();
-            return run!(move |_: f32, y: f32| fast_exp2(y * l2));
-        }
+    if let (BinOp::Pow, Some(base)) = (op, a.konst)
+        && base > 0.0
+    {
+        let l2 = base.log2();
+        return run!(move |_: f32, y: f32| fast_exp2(y * l2));
     }
     match op {
         BinOp::Add => run!(|x: f32, y: f32| x + y),

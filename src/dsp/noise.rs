@@ -6,7 +6,7 @@ impl White {
     pub fn new(lanes: usize, seed: u64) -> Self {
         White {
             s: (0..lanes)
-                .map(|l| seed ^ (l as u64 + 1) * 0x9E3779B97F4A7C15 | 1)
+                .map(|l| seed ^ ((l as u64 + 1) * 0x9E3779B97F4A7C15) | 1)
                 .collect(),
         }
     }

@@ -324,12 +324,12 @@ fn loop_delays(spec: &GraphSpec) -> Vec<usize> {
         if n.kind != NodeKind::Feedback {
             continue;
         }
-        if let Some(Input::Port(src)) = n.inputs.first() {
-            if let Some(path) = path_to(spec, src.node as usize, i, |_| false) {
-                let mut on_loop = path.into_iter().chain([src.node as usize]);
-                if let Some(d) = on_loop.find(|&k| spec.nodes[k].kind == NodeKind::Delay) {
-                    found.push(d);
-                }
+        if let Some(Input::Port(src)) = n.inputs.first()
+            && let Some(path) = path_to(spec, src.node as usize, i, |_| false)
+        {
+            let mut on_loop = path.into_iter().chain([src.node as usize]);
+            if let Some(d) = on_loop.find(|&k| spec.nodes[k].kind == NodeKind::Delay) {
+                found.push(d);
             }
         }
     }

@@ -29,10 +29,10 @@ pub fn assign_keys(spec: &mut GraphSpec) {
         let key = node.key.clone();
         let inputs = node.inputs.clone();
         for (i, inp) in inputs.iter().enumerate() {
-            if let Input::Port(p) = inp {
-                if spec.nodes[p.node as usize].key.is_empty() {
-                    queue.push_back((p.node as usize, format!("{key}/{i}.{}", p.out)));
-                }
+            if let Input::Port(p) = inp
+                && spec.nodes[p.node as usize].key.is_empty()
+            {
+                queue.push_back((p.node as usize, format!("{key}/{i}.{}", p.out)));
             }
         }
     }

@@ -28,17 +28,17 @@ pub fn validate(spec: &GraphSpec) -> Result<(), GraphError> {
     }
     let mut ids: HashMap<&str, &SrcPos> = HashMap::new();
     for n in &spec.nodes {
-        if let Some(id) = &n.id {
-            if let Some(first) = ids.insert(id, &n.pos) {
-                return Err(GraphError {
-                    message: format!("the id \"{id}\" is used twice"),
-                    pos: n.pos.clone(),
-                    hint: Some(format!(
-                        "ids name one node each; the first is at line {}",
-                        first.line
-                    )),
-                });
-            }
+        if let Some(id) = &n.id
+            && let Some(first) = ids.insert(id, &n.pos)
+        {
+            return Err(GraphError {
+                message: format!("the id \"{id}\" is used twice"),
+                pos: n.pos.clone(),
+                hint: Some(format!(
+                    "ids name one node each; the first is at line {}",
+                    first.line
+                )),
+            });
         }
     }
     for (i, n) in spec.nodes.iter().enumerate() {

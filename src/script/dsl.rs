@@ -152,10 +152,10 @@ pub const FUNCTIONS: &[FnDef] = &[
             for (v, w) in [(&a[1], "a"), (&a[2], "d"), (&a[4], "r")] {
                 non_negative(v, w)?;
             }
-            if let Some(s) = konst(&a[3]) {
-                if !(0.0..=1.0).contains(&s) {
-                    return Err(format!("sustain level must be between 0 and 1 (got {s})"));
-                }
+            if let Some(s) = konst(&a[3])
+                && !(0.0..=1.0).contains(&s)
+            {
+                return Err(format!("sustain level must be between 0 and 1 (got {s})"));
             }
             src(
                 b,
@@ -703,10 +703,10 @@ fn filter(
     a: &[Dynamic],
     default_q: f64,
 ) -> Result<Dynamic, String> {
-    if let Some(c) = konst(&a[1]) {
-        if c <= 0.0 {
-            return Err(format!("{fname} cutoff must be above 0 Hz (got {c})"));
-        }
+    if let Some(c) = konst(&a[1])
+        && c <= 0.0
+    {
+        return Err(format!("{fname} cutoff must be above 0 Hz (got {c})"));
     }
     let q = a.get(2).cloned().unwrap_or(Dynamic::from(default_q));
     if let Some(v) = konst(&q) {
@@ -733,19 +733,19 @@ fn delay(
     secs: &Dynamic,
     fb: &Dynamic,
 ) -> Result<Dynamic, String> {
-    if let Some(s) = konst(secs) {
-        if !(0.0..=30.0).contains(&s) {
-            return Err(format!(
-                "delay time must be between 0 and 30 seconds (got {s})"
-            ));
-        }
+    if let Some(s) = konst(secs)
+        && !(0.0..=30.0).contains(&s)
+    {
+        return Err(format!(
+            "delay time must be between 0 and 30 seconds (got {s})"
+        ));
     }
-    if let Some(f) = konst(fb) {
-        if f.abs() >= 1.0 {
-            return Err(format!(
-                "delay feedback must be between -1 and 1 (got {f}); at 1 or more the echoes would grow forever"
-            ));
-        }
+    if let Some(f) = konst(fb)
+        && f.abs() >= 1.0
+    {
+        return Err(format!(
+            "delay feedback must be between -1 and 1 (got {f}); at 1 or more the echoes would grow forever"
+        ));
     }
     process(
         b,
@@ -814,12 +814,12 @@ fn side(a: &Arg) -> ([Input; 2], bool) {
 fn pan(b: &mut Builder, p: &SrcPos, x: &Dynamic, pos: &Dynamic) -> Result<Dynamic, String> {
     let s = sig(x, "pan")?;
     let pa = arg(pos, "pos")?;
-    if let Arg::Num(v) = pa {
-        if !(-1.0..=1.0).contains(&v) {
-            return Err(format!(
-                "pan position must be between -1 (left) and 1 (right) (got {v})"
-            ));
-        }
+    if let Arg::Num(v) = pa
+        && !(-1.0..=1.0).contains(&v)
+    {
+        return Err(format!(
+            "pan position must be between -1 (left) and 1 (right) (got {v})"
+        ));
     }
     let pi = mono_input(b, &pa, "pos")?;
     if !s.stereo {
@@ -1124,7 +1124,9 @@ pub fn reference_markdown() -> String {
     for f in FUNCTIONS {
         if f.group != group {
             group = f.group;
-            s.push_str(&format!("\n## {group}\n\n| form | does | example |\n|---|---|---|\n"));
+            s.push_str(&format!(
+                "\n## {group}\n\n| form | does | example |\n|---|---|---|\n"
+            ));
         }
         let form = match f.params.split_first() {
             Some((&"x", rest)) => format!("`x.{}({})`", f.name, rest.join(", ")),
