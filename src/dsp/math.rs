@@ -33,7 +33,9 @@ impl BinOp {
 pub fn fast_exp2(x: f32) -> f32 {
     let x = x.clamp(-126.0, 126.0);
     // Rounding (not flooring) keeps |f| <= 0.5, where this Taylor series is exact to f32.
-    let xi = x.round();
+    // The magic-number round avoids a libm call, so loops over this function vectorise.
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    let xi = (x + MAGIC) - MAGIC;
     let f = x - xi;
     let p = 1.0
         + f * (std::f32::consts::LN_2
@@ -63,6 +65,30 @@ pub fn binary(op: BinOp, a: In, b: In, out: &mut [f32], lanes: usize) {
                 (true, true, _, _) => {
                     for ((o, x), y) in out.iter_mut().zip(a.data).zip(b.data) {
                         *o = f(*x, *y);
+                    }
+                }
+                // Per-voice signal against a shared one (an envelope, an LFO): one value per
+                // frame, applied across the contiguous lanes.
+                (true, false, _, _) if b.lanes == 1 => {
+                    for ((o, x), y) in out
+                        .chunks_exact_mut(lanes)
+                        .zip(a.data.chunks_exact(lanes))
+                        .zip(b.data)
+                    {
+                        for (o, x) in o.iter_mut().zip(x) {
+                            *o = f(*x, *y);
+                        }
+                    }
+                }
+                (false, true, _, _) if a.lanes == 1 => {
+                    for ((o, y), x) in out
+                        .chunks_exact_mut(lanes)
+                        .zip(b.data.chunks_exact(lanes))
+                        .zip(a.data)
+                    {
+                        for (o, y) in o.iter_mut().zip(y) {
+                            *o = f(*x, *y);
+                        }
                     }
                 }
                 _ => {
@@ -147,17 +173,45 @@ pub fn drive(x: In, amount: In, out: &mut [f32], lanes: usize) {
     }
 }
 
+/// sin(x) for x in [0, π/2], to about 4e-6: a polynomial, so per-sample panning vectorises.
+#[inline(always)]
+fn sin_quarter(x: f32) -> f32 {
+    let x2 = x * x;
+    x * (1.0
+        + x2 * (-1.0 / 6.0 + x2 * (1.0 / 120.0 + x2 * (-1.0 / 5040.0 + x2 * (1.0 / 362_880.0)))))
+}
+
 /// Equal-power pan of a mono input, `pos` in -1 (left) ..1 (right); writes the left block
 /// then the right block into `out` (two outputs).
 pub fn pan(x: In, pos: In, out: &mut [f32], lanes: usize) {
     let (left, right) = out.split_at_mut(BLOCK * lanes);
+    #[inline(always)]
+    fn gains(p: f32) -> (f32, f32) {
+        let angle = (p.clamp(-1.0, 1.0) + 1.0) * std::f32::consts::FRAC_PI_4;
+        (
+            sin_quarter(std::f32::consts::FRAC_PI_2 - angle),
+            sin_quarter(angle),
+        )
+    }
+    if x.lanes == lanes && pos.lanes == lanes {
+        for (((l, r), v), p) in left
+            .iter_mut()
+            .zip(right.iter_mut())
+            .zip(x.data)
+            .zip(pos.data)
+        {
+            let (gl, gr) = gains(*p);
+            *l = v * gl;
+            *r = v * gr;
+        }
+        return;
+    }
     for s in 0..BLOCK {
         for l in 0..lanes {
-            let p = pos.at(s, l).clamp(-1.0, 1.0);
-            let angle = (p + 1.0) * std::f32::consts::FRAC_PI_4;
+            let (gl, gr) = gains(pos.at(s, l));
             let v = x.at(s, l);
-            left[s * lanes + l] = v * angle.cos();
-            right[s * lanes + l] = v * angle.sin();
+            left[s * lanes + l] = v * gl;
+            right[s * lanes + l] = v * gr;
         }
     }
 }

@@ -1,3 +1,6 @@
 //! Writing audio to disk: WAV files written whole or not at all; control/spooler threads.
 
+pub mod naming;
+pub mod spool;
+pub mod tap;
 pub mod wav;

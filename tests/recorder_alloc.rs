@@ -1,0 +1,134 @@
+//! `Tap::push` never allocates or frees, with the spooler draining concurrently and with
+//! the ring full. A counting global allocator counts only on the pushing thread (a
+//! thread-local flag) while armed (a global flag): the spooler allocates on its own thread.
+//! One #[test] only, so no other test thread runs while it is armed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use waves::record::tap::recorder;
+
+struct Counting;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static FREES: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static WATCHED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn counting() -> bool {
+    ARMED.load(Ordering::Relaxed) && WATCHED.try_with(Cell::get).unwrap_or(false)
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if counting() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if counting() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if counting() {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            FREES.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if counting() {
+            FREES.fetch_add(1, Ordering::Relaxed);
+        }
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn arm(on: bool) {
+    WATCHED.with(|w| w.set(on));
+    ARMED.store(on, Ordering::SeqCst);
+}
+
+#[test]
+fn tap_push_never_allocates() {
+    let ch = 2;
+    // Everything the pushing loop touches is allocated before arming.
+    let source: Vec<f32> = (0..2 * 4096).map(|i| (i as f32 * 0.01).sin()).collect();
+    let sizes: Vec<usize> = (0..10_000usize)
+        .map(|i| (1 + (i * 7919) % 1023) | 1)
+        .collect();
+
+    // The self-check: the counter does see an allocation on this thread.
+    arm(true);
+    let probe = std::hint::black_box(vec![0u8; 16]);
+    drop(probe);
+    arm(false);
+    assert!(ALLOCS.load(Ordering::SeqCst) >= 1 && FREES.load(Ordering::SeqCst) >= 1);
+    ALLOCS.store(0, Ordering::SeqCst);
+    FREES.store(0, Ordering::SeqCst);
+
+    // 1. The spooler drains concurrently (and allocates, on its own thread).
+    let (mut tap, spooler) = recorder(8192, ch);
+    let stats = spooler.stats();
+    let handle = spooler.spawn();
+    let mut pushed = 0u64;
+    arm(true);
+    for (i, &frames) in sizes.iter().enumerate() {
+        tap.push(&source[..frames * ch]);
+        pushed += frames as u64;
+        if i % 500 == 499 {
+            // Let the spooler drain part of the time (sleeping does not allocate).
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+    }
+    // Two whole frames and a partial one (counted as one dropped frame).
+    tap.push(&source[..5]);
+    pushed += 2;
+    arm(false);
+    let take = handle.stop();
+    let written = stats.frames_written.load(Ordering::SeqCst);
+    assert_eq!(written + take.dropped, pushed + 1);
+    assert_eq!(take.samples.len() as u64, written * ch as u64);
+    assert!(written > 8192, "the spooler never drained while pushing");
+    assert_eq!(
+        ALLOCS.load(Ordering::SeqCst),
+        0,
+        "push allocated (draining)"
+    );
+    assert_eq!(FREES.load(Ordering::SeqCst), 0, "push freed (draining)");
+
+    // 2. A full ring: nobody drains, nearly every push drops.
+    let (mut tap, spooler) = recorder(64, ch);
+    let stats = spooler.stats();
+    arm(true);
+    for &frames in &sizes {
+        tap.push(&source[..frames * ch]);
+    }
+    arm(false);
+    assert_eq!(stats.frames_written.load(Ordering::SeqCst), 64);
+    let total: u64 = sizes.iter().map(|&f| f as u64).sum();
+    assert_eq!(stats.dropped.load(Ordering::SeqCst), total - 64);
+    assert_eq!(
+        ALLOCS.load(Ordering::SeqCst),
+        0,
+        "push allocated (full ring)"
+    );
+    assert_eq!(FREES.load(Ordering::SeqCst), 0, "push freed (full ring)");
+    // The ring holds the leading whole frames of the first chunks, in order.
+    let mut want = Vec::new();
+    for &frames in &sizes {
+        let fit = frames.min(64 - want.len() / ch);
+        want.extend_from_slice(&source[..fit * ch]);
+    }
+    let take = spooler.spawn().stop();
+    assert_eq!(take.samples, want);
+}
