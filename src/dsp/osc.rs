@@ -133,6 +133,19 @@ fn run_phase(out: &mut [f32], lanes: usize, freq: &In, phase: &mut [f64], inv_sr
         }
         return;
     }
+    if freq.steady && freq.lanes == lanes && lanes > 1 {
+        // Each voice holds its own fixed pitch: like the constant case, but per lane, so the
+        // samples of a frame are independent and the loop over lanes vectorises.
+        for (row, &k) in out.chunks_exact_mut(lanes).zip(&RAMP) {
+            for ((o, &p), &f) in row.iter_mut().zip(&*phase).zip(&freq.data[..lanes]) {
+                *o = cycle_pos(p + k * phase_inc(f, inv_sr));
+            }
+        }
+        for (p, &f) in phase.iter_mut().zip(&freq.data[..lanes]) {
+            *p = wrap(*p + BLOCK as f64 * phase_inc(f, inv_sr));
+        }
+        return;
+    }
     if let [p] = phase {
         for (o, &f) in out.iter_mut().zip(freq.data) {
             *o = cycle_pos(*p);

@@ -1,7 +1,6 @@
 //! Compilation of a `GraphSpec` into a `CompiledGraph`: built on the control thread,
 //! processed block by block on the audio thread.
 
-use super::validate::path_to;
 use super::{GraphSpec, Input, NodeKind, PortRef};
 use crate::dsp::filter::{Ladder, Svf, SvfMode};
 use crate::dsp::math::{self, BinOp, UnOp};
@@ -20,6 +19,7 @@ struct InRef {
     offset: u32,
     lanes: u32,
     konst: Option<f32>,
+    steady: bool,
 }
 
 /// A node's DSP state.
@@ -80,7 +80,6 @@ fn seed_of(key: &str) -> u64 {
 /// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.
 pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     let order = schedule(spec);
-    let delays_in_loops = loop_delays(spec);
     let statics = fold_statics(spec, &order);
 
     let mut bufs: Vec<Vec<f32>> = Vec::new();
@@ -112,6 +111,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             offset: p.out as u32 * (BLOCK as u32 * src.lanes),
             lanes: src.lanes,
             konst,
+            steady: statics.contains_key(&(p.node as usize)),
         }
     };
     let in_ref = |bufs: &mut Vec<Vec<f32>>, inp: &Input| match *inp {
@@ -120,6 +120,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             offset: 0,
             lanes: 1,
             konst: Some(v),
+            steady: true,
         },
         Input::Port(p) => port_ref(p, &node_buf),
     };
@@ -164,12 +165,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             NodeKind::Ladder => Dsp::Ladder(Ladder::new(lanes)),
             NodeKind::Delay => {
                 let max = konst(1).unwrap_or(MAX_MODULATED_DELAY_SECS);
-                let latency = if delays_in_loops.contains(&n) {
-                    BLOCK
-                } else {
-                    0
-                };
-                Dsp::Delay(Delay::new(lanes, sample_rate, max, latency))
+                Dsp::Delay(Delay::new(lanes, sample_rate, max))
             }
             NodeKind::Drive => Dsp::Drive,
             NodeKind::Pan => Dsp::Pan,
@@ -316,26 +312,6 @@ fn schedule(spec: &GraphSpec) -> Vec<usize> {
     order
 }
 
-/// Delay nodes that sit inside a feedback loop (one per loop), which must give back the
-/// block of latency the loop adds.
-fn loop_delays(spec: &GraphSpec) -> Vec<usize> {
-    let mut found = Vec::new();
-    for (i, n) in spec.nodes.iter().enumerate() {
-        if n.kind != NodeKind::Feedback {
-            continue;
-        }
-        if let Some(Input::Port(src)) = n.inputs.first()
-            && let Some(path) = path_to(spec, src.node as usize, i, |_| false)
-        {
-            let mut on_loop = path.into_iter().chain([src.node as usize]);
-            if let Some(d) = on_loop.find(|&k| spec.nodes[k].kind == NodeKind::Delay) {
-                found.push(d);
-            }
-        }
-    }
-    found
-}
-
 impl CompiledGraph {
     /// Renders one block into `left` and `right`. Never allocates: every buffer exists.
     pub fn process_block(&mut self, ctx: &Ctx, left: &mut [f32], right: &mut [f32]) {
@@ -374,6 +350,7 @@ fn input<'a>(bufs: &'a [Vec<f32>], r: &InRef) -> In<'a> {
         data: &bufs[r.buf as usize][start..start + BLOCK * r.lanes as usize],
         lanes: r.lanes as usize,
         konst: r.konst,
+        steady: r.steady,
     }
 }
 

@@ -73,7 +73,7 @@ fn reaches_without_delay(spec: &GraphSpec, from: usize, to: usize) -> bool {
 
 /// Finds a node path from `from` back through inputs to `to`, not entering nodes for which
 /// `blocked` holds; returns the path (excluding `to`).
-pub(super) fn path_to(
+fn path_to(
     spec: &GraphSpec,
     from: usize,
     to: usize,

@@ -80,6 +80,10 @@ impl Builder {
         // (noise, the voice index) need a copy per voice; the rest follow their inputs, so a
         // shared LFO or gate runs once, not once per voice, and sounds the same.
         let per_voice = matches!(kind, NodeKind::Noise | NodeKind::Pink | NodeKind::LaneIndex);
+        if kind == NodeKind::LaneSum {
+            // The voice mixdown is one lane wide whatever its input.
+            return self.push(kind, inputs, 1, pos);
+        }
         let mut lanes = if per_voice {
             self.poly_lanes.unwrap_or(1)
         } else {
@@ -96,6 +100,16 @@ impl Builder {
                 lanes = lanes.max(l);
             }
         }
+        self.push(kind, inputs, lanes, pos)
+    }
+
+    fn push(
+        &mut self,
+        kind: NodeKind,
+        inputs: &[Input],
+        lanes: u32,
+        pos: &SrcPos,
+    ) -> Result<u32, String> {
         self.nodes.push(NodeSpec {
             kind,
             inputs: inputs.to_vec(),

@@ -93,18 +93,32 @@ fn line_col(pos: Position) -> (usize, usize) {
     (pos.line().unwrap_or(0), pos.position().unwrap_or(0))
 }
 
-pub fn from_parse(err: &ParseError, file: &str, names: &[String]) -> Diagnostic {
-    let (line, col) = line_col(err.1);
+pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) -> Diagnostic {
+    let (mut line, mut col) = line_col(err.1);
     let msg = err.0.to_string();
-    let hint = match &*err.0 {
-        rhai::ParseErrorType::UnknownOperator(op) | rhai::ParseErrorType::Reserved(op)
-            if op == "eval" =>
+    let lines: Vec<&str> = source.lines().collect();
+    // Rhai reports a missing token where the next one starts (often the next line, or past
+    // the end of the file); the mistake is at the end of the last code before it.
+    let missing = matches!(&*err.0, rhai::ParseErrorType::MissingToken(..));
+    let past_end = line == 0 || line > lines.len();
+    let at_line_start = lines.get(line.wrapping_sub(1)).is_some_and(|l| {
+        l.chars()
+            .take(col.saturating_sub(1))
+            .all(char::is_whitespace)
+    });
+    if (missing && at_line_start) || past_end {
+        let before = line.saturating_sub(1).min(lines.len());
+        if let Some((i, l)) = lines[..before]
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
         {
-            Some(
-                "eval is disabled: scripts are shared, so they cannot run code from strings"
-                    .to_string(),
-            )
+            line = i + 1;
+            col = l.trim_end().chars().count() + 1;
         }
+    }
+    let hint = match &*err.0 {
         rhai::ParseErrorType::VariableUndefined(v) => {
             let hint = closest(v, names)
                 .map(|c| format!("did you mean `{c}`?"))
@@ -112,6 +126,9 @@ pub fn from_parse(err: &ParseError, file: &str, names: &[String]) -> Diagnostic 
             return Diagnostic::new(file, line, col, format!("unknown variable `{v}`"))
                 .with_hint(Some(hint));
         }
+        _ if msg.contains("'eval'") => Some(
+            "eval is disabled: scripts are shared, so they cannot run code from strings".into(),
+        ),
         _ => None,
     };
     Diagnostic::new(file, line, col, msg).with_hint(hint)

@@ -8,7 +8,9 @@ pub const MAX_OPERATIONS: u64 = 2_000_000;
 pub const MAX_CALL_LEVELS: usize = 48;
 pub const MAX_EXPR_DEPTH: usize = 64;
 pub const MAX_STRING: usize = 64 * 1024;
-pub const MAX_ARRAY: usize = 100_000;
+/// Rhai re-measures an array on every push, so a runaway `push` loop costs the square of
+/// this bound before it stops; 10 000 keeps that well under a second.
+pub const MAX_ARRAY: usize = 10_000;
 pub const MAX_MAP: usize = 10_000;
 pub const MAX_MODULES: usize = 64;
 

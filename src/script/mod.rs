@@ -69,7 +69,7 @@ pub fn compile_source(
         dsl::register(&mut engine, builder.clone(), file_arc.clone());
         let mut ast = engine
             .compile(source)
-            .map_err(|e| diag::from_parse(&e, file, &names))?;
+            .map_err(|e| diag::from_parse(&e, file, source, &names))?;
         ast.set_source(file);
         let mut scope = Scope::new();
         engine
