@@ -35,14 +35,18 @@ pub fn fast_exp2(x: f32) -> f32 {
     // Rounding (not flooring) keeps |f| <= 0.5, where this Taylor series is exact to f32.
     // The magic-number round avoids a libm call, so loops over this function vectorise.
     const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
-    let xi = (x + MAGIC) - MAGIC;
+    let t = x + MAGIC;
+    let xi = t - MAGIC;
     let f = x - xi;
+    // The integer part also sits in t's low mantissa bits; reading it there keeps the
+    // exponent build in vector integer ops (an `as i32` cast is a scalar saturating convert).
+    let n = (t.to_bits() as i32).wrapping_sub(0x4B40_0000);
     let p = 1.0
         + f * (std::f32::consts::LN_2
             + f * (0.240_226_5
                 + f * (0.055_504_11
                     + f * (0.009_618_129 + f * (0.001_333_355 + f * 0.000_154_035_3)))));
-    f32::from_bits((((xi as i32) + 127) as u32) << 23) * p
+    f32::from_bits(((n + 127) as u32) << 23) * p
 }
 
 /// Elementwise `a op b`, broadcasting a shared (1-lane) input over the node's lanes.
