@@ -1,7 +1,10 @@
 //! The same script renders to the same samples every time, in another process, and whatever
 //! the caller's chunk size.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::TempDir;
+
+use std::path::Path;
 use std::process::Command;
 use waves::engine::Renderer;
 use waves::graph;
@@ -27,24 +30,6 @@ let left = mix([chord, rumble, wet]);
 let right = (hiss + rumble.delay(sine(0.2).range(0.01, 0.03), 0.5)).drive(1.5) + chord;
 stereo(left, right) * 0.5
 "#;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let p =
-            std::env::temp_dir().join(format!("waves-determinism-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn render_with_binary(dir: &Path, out: &str) -> Vec<u8> {
     let o = Command::new(env!("CARGO_BIN_EXE_waves"))
@@ -86,7 +71,7 @@ fn rms(v: &[f32]) -> f64 {
 
 #[test]
 fn two_renders_by_the_binary_are_byte_identical() {
-    let dir = TempDir::new("binary");
+    let dir = TempDir::new("determinism", "binary");
     std::fs::write(dir.0.join("piece.rhai"), SCRIPT).unwrap();
     let a = render_with_binary(&dir.0, "a.wav");
     let b = render_with_binary(&dir.0, "b.wav");

@@ -1,37 +1,14 @@
 //! Diagnostics point at the right file, line and column, say what is wrong, and reach the
 //! user of the `waves` binary as `error: file:line:col: message`, a source line and a `^`.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::TempDir;
+
+use std::path::Path;
 use std::process::{Command, Output};
 use waves::script::{Diagnostic, compile_file, compile_source};
 
 const SR: f64 = 48_000.0;
-
-/// A temporary folder, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let p =
-            std::env::temp_dir().join(format!("waves-diagnostics-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Compiles `src`, which must fail; returns the diagnostic.
 fn error_of(src: &str) -> Diagnostic {
@@ -190,7 +167,7 @@ fn output_must_be_a_signal() {
 
 #[test]
 fn error_at_the_top_of_an_imported_file_names_that_file() {
-    let dir = TempDir::new("import_top");
+    let dir = TempDir::new("diagnostics", "import_top");
     dir.write("patches/bad.rhai", "// a broken patch\nsinee(440)\n");
     let main = dir.write(
         "main.rhai",
@@ -214,7 +191,7 @@ fn error_at_the_top_of_an_imported_file_names_that_file() {
 
 #[test]
 fn error_inside_an_imported_function_names_that_file_and_the_call() {
-    let dir = TempDir::new("import_fn");
+    let dir = TempDir::new("diagnostics", "import_fn");
     dir.write(
         "patches/bad.rhai",
         "// a patch\nfn make() {\n    sine(440).lpf(-1)\n}\n",
@@ -240,7 +217,7 @@ fn error_inside_an_imported_function_names_that_file_and_the_call() {
 
 #[test]
 fn parse_error_in_an_imported_file_names_that_file() {
-    let dir = TempDir::new("import_parse");
+    let dir = TempDir::new("diagnostics", "import_parse");
     dir.write("patches/bad.rhai", "fn make() {\n    sine(440;\n}\n");
     let main = dir.write("main.rhai", "import \"patches/bad\" as bad;\nbad::make()\n");
     let d = compile_file(&main, SR).expect_err("the patch does not parse");
@@ -255,7 +232,7 @@ fn parse_error_in_an_imported_file_names_that_file() {
 
 #[test]
 fn binary_check_reports_file_line_col_snippet_and_marker() {
-    let dir = TempDir::new("bin_check");
+    let dir = TempDir::new("diagnostics", "bin_check");
     dir.write("bad.rhai", "// bad\nlet x = 1;\nlet a = sinee(440);\na\n");
     let out = waves(&dir.0, &["check", "bad.rhai"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -269,7 +246,7 @@ fn binary_check_reports_file_line_col_snippet_and_marker() {
 
 #[test]
 fn binary_check_of_a_good_and_a_bad_file_reports_only_the_bad_one() {
-    let dir = TempDir::new("bin_mixed");
+    let dir = TempDir::new("diagnostics", "bin_mixed");
     dir.write("good.rhai", "sine(440) * 0.2\n");
     dir.write("bad.rhai", "let s = saw(110);\ns.lpf(0, 0.7)\n");
     let out = waves(&dir.0, &["check", "good.rhai", "bad.rhai"]);
@@ -291,7 +268,7 @@ fn binary_check_of_a_good_and_a_bad_file_reports_only_the_bad_one() {
 
 #[test]
 fn binary_render_of_a_missing_file_exits_1_with_a_clear_message() {
-    let dir = TempDir::new("bin_missing");
+    let dir = TempDir::new("diagnostics", "bin_missing");
     let out = waves(&dir.0, &["render", "nope.rhai", "-o", "out.wav"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "stderr:\n{stderr}");
@@ -307,7 +284,7 @@ fn binary_render_of_a_missing_file_exits_1_with_a_clear_message() {
 
 #[test]
 fn binary_render_of_a_bad_script_exits_1_and_writes_nothing() {
-    let dir = TempDir::new("bin_render_bad");
+    let dir = TempDir::new("diagnostics", "bin_render_bad");
     dir.write("bad.rhai", "let fb = feedback();\nfb.feed(fb * 0.5)\n");
     let out = waves(&dir.0, &["render", "bad.rhai", "-o", "out.wav"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -319,7 +296,7 @@ fn binary_render_of_a_bad_script_exits_1_and_writes_nothing() {
 
 #[test]
 fn binary_never_panics_on_hostile_scripts() {
-    let dir = TempDir::new("bin_hostile");
+    let dir = TempDir::new("diagnostics", "bin_hostile");
     let scripts = [
         "loop {}",
         "fn f(x) { f(x) } f(1)",

@@ -2,9 +2,10 @@
 //! on either side of an operator, method and function forms, channels, and the note and
 //! time helpers. Every check renders real samples (or reads the compiled spec).
 
+mod common;
+use common::{mono, render};
+
 use std::path::Path;
-use waves::engine::Renderer;
-use waves::graph;
 use waves::script::{Compiled, compile_source};
 
 const SR: f64 = 48_000.0;
@@ -14,22 +15,6 @@ fn compile(src: &str) -> Compiled {
         Ok(c) => c,
         Err(d) => panic!("script failed to compile:\n{src}\n{}", d.render(Some(src))),
     }
-}
-
-/// Renders `frames` frames at 48 kHz with unity master gain: (left, right).
-fn render(src: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
-    let c = compile(src);
-    let g = graph::compile(&c.spec, SR as f32);
-    let mut r = Renderer::new(g, SR as f32, 1.0);
-    let mut out = vec![0.0f32; frames * 2];
-    r.process(&mut out);
-    let left = out.iter().step_by(2).copied().collect();
-    let right = out.iter().skip(1).step_by(2).copied().collect();
-    (left, right)
-}
-
-fn mono(src: &str, frames: usize) -> Vec<f32> {
-    render(src, frames).0
 }
 
 fn bits(v: &[f32]) -> Vec<u32> {

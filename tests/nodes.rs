@@ -1,30 +1,10 @@
 //! DSP nodes checked against analytic expectations (frequency, level, timing), through
 //! scripts, at 48 kHz.
 
-use std::path::Path;
-use waves::engine::Renderer;
-use waves::graph;
-use waves::script::compile_source;
+mod common;
+use common::{mono, render};
 
-const SR: f64 = 48_000.0;
 const SRU: usize = 48_000;
-
-/// Renders `frames` frames with unity master gain: (left, right).
-fn render(src: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
-    let c = compile_source(src, "test.rhai", Path::new("."), SR)
-        .unwrap_or_else(|d| panic!("{}", d.render(Some(src))));
-    let g = graph::compile(&c.spec, SR as f32);
-    let mut r = Renderer::new(g, SR as f32, 1.0);
-    let mut out = vec![0.0f32; frames * 2];
-    r.process(&mut out);
-    let left = out.iter().step_by(2).copied().collect();
-    let right = out.iter().skip(1).step_by(2).copied().collect();
-    (left, right)
-}
-
-fn mono(src: &str, frames: usize) -> Vec<f32> {
-    render(src, frames).0
-}
 
 fn rms(v: &[f32]) -> f64 {
     (v.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / v.len() as f64).sqrt()

@@ -1,35 +1,14 @@
 //! Scripts are untrusted: imports stay inside the script's folder, runaway scripts stop
 //! quickly with an error, and `eval` is unavailable.
 
+mod common;
+use common::TempDir;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use waves::script::{Compiled, Diagnostic, compile_file, compile_source};
 
 const SR: f64 = 48_000.0;
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(test: &str) -> Self {
-        let p = std::env::temp_dir().join(format!("waves-sandbox-{}-{test}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-
-    fn write(&self, rel: &str, text: &str) -> PathBuf {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn compile_in(root: &Path, src: &str) -> Result<Compiled, Diagnostic> {
     compile_source(src, "main.rhai", root, SR)
@@ -47,7 +26,7 @@ fn refused(root: &Path, src: &str) -> Diagnostic {
 
 /// A folder `root/project` holding the script, beside `root/secret.rhai` outside it.
 fn project_with_a_file_outside(test: &str) -> (TempDir, PathBuf) {
-    let dir = TempDir::new(test);
+    let dir = TempDir::new("sandbox", test);
     dir.write("secret.rhai", "fn f() { sine(1) }\n");
     let project = dir.0.join("project");
     std::fs::create_dir_all(project.join("patches")).unwrap();
@@ -103,7 +82,7 @@ fn import_through_a_symlink_that_leaves_the_folder_is_refused() {
 
 #[test]
 fn plain_nested_imports_work_and_are_recorded() {
-    let dir = TempDir::new("nested");
+    let dir = TempDir::new("sandbox", "nested");
     let inner = dir.write("patches/deep/inner.rhai", "fn tone() { sine(220) }\n");
     let outer = dir.write(
         "patches/outer.rhai",

@@ -1,0 +1,51 @@
+//! Helpers shared by the integration tests: temporary folders and offline renders.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use waves::engine::Renderer;
+use waves::graph;
+use waves::script::compile_source;
+
+pub const SR: f64 = 48_000.0;
+
+/// A temporary folder, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(suite: &str, test: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("waves-{suite}-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let p = self.0.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Renders `frames` frames at 48 kHz with unity master gain: (left, right).
+pub fn render(src: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
+    let c = compile_source(src, "test.rhai", Path::new("."), SR)
+        .unwrap_or_else(|d| panic!("script failed to compile:\n{src}\n{}", d.render(Some(src))));
+    let g = graph::compile(&c.spec, SR as f32);
+    let mut r = Renderer::new(g, SR as f32, 1.0);
+    let mut out = vec![0.0f32; frames * 2];
+    r.process(&mut out);
+    let left = out.iter().step_by(2).copied().collect();
+    let right = out.iter().skip(1).step_by(2).copied().collect();
+    (left, right)
+}
+
+pub fn mono(src: &str, frames: usize) -> Vec<f32> {
+    render(src, frames).0
+}
