@@ -219,6 +219,24 @@ fn shape<P: Copy>(
         }
         return;
     }
+    if ka.is_none() && a.steady && a.lanes == lanes && b.konst.is_some() {
+        // Per-voice fixed pitch: prepare each lane's step once per block, not per sample
+        // (the step holds a division), a chunk of lanes at a time to stay on the stack.
+        const CHUNK: usize = 16;
+        let y = b.konst.unwrap_or(0.0);
+        let mut c0 = 0;
+        while c0 < lanes {
+            let n = CHUNK.min(lanes - c0);
+            let preps: [P; CHUNK] = std::array::from_fn(|i| prep(a.data[c0 + i.min(n - 1)]));
+            for row in out.chunks_exact_mut(lanes) {
+                for (o, p) in row[c0..c0 + n].iter_mut().zip(&preps) {
+                    *o = f(*o, *p, y);
+                }
+            }
+            c0 += n;
+        }
+        return;
+    }
     let row_a = |s: usize| match ka {
         Some(p) => Row::Same(p),
         None if a.lanes == 1 => Row::Same(prep(a.data[s])),
