@@ -243,8 +243,18 @@ pub fn accumulate(x: In, out: &mut [f32], lanes: usize, first: bool) {
 
 /// Sums the lanes of a `lanes`-wide input into one lane (a voice mixdown).
 pub fn lane_sum(x: In, out: &mut [f32], lanes: usize) {
-    for (s, o) in out.iter_mut().enumerate().take(BLOCK) {
-        *o = x.data[s * lanes..(s + 1) * lanes].iter().sum();
+    for (o, row) in out.iter_mut().zip(x.data.chunks_exact(lanes)) {
+        // Eight running sums instead of one: a strict left-to-right f32 sum cannot be
+        // vectorised. The order is fixed, so renders still repeat exactly.
+        let mut acc = [0.0f32; 8];
+        let mut chunks = row.chunks_exact(8);
+        for c in &mut chunks {
+            for (a, v) in acc.iter_mut().zip(c) {
+                *a += v;
+            }
+        }
+        let tail: f32 = chunks.remainder().iter().sum();
+        *o = acc.iter().sum::<f32>() + tail;
     }
 }
 

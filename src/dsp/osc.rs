@@ -138,12 +138,24 @@ fn run_phase(out: &mut [f32], lanes: usize, freq: &In, phase: &mut [f64], inv_sr
         // samples of a frame are independent and the loop over lanes vectorises.
         // Within one block f32 is enough (|k * inc| <= 32 cycles: 4e-6 of a cycle), and
         // it runs twice as wide as f64; the running phase itself stays f64.
-        for (row, &k) in out.chunks_exact_mut(lanes).zip(&RAMP) {
-            let k = k as f32;
-            for ((o, &p), &f) in row.iter_mut().zip(&*phase).zip(&freq.data[..lanes]) {
-                let x = p as f32 + k * phase_inc(f, inv_sr) as f32;
-                *o = x - x.floor();
+        // Start phases and steps are gathered per chunk of lanes first, so the loop over
+        // frames is pure f32 and runs at full vector width.
+        const CHUNK: usize = 16;
+        let mut c0 = 0;
+        while c0 < lanes {
+            let n = CHUNK.min(lanes - c0);
+            let i = |j: usize| c0 + j.min(n - 1);
+            let base: [f32; CHUNK] = std::array::from_fn(|j| phase[i(j)] as f32);
+            let inc: [f32; CHUNK] =
+                std::array::from_fn(|j| phase_inc(freq.data[i(j)], inv_sr) as f32);
+            for (row, &k) in out.chunks_exact_mut(lanes).zip(&RAMP) {
+                let k = k as f32;
+                for ((o, &p), &d) in row[c0..c0 + n].iter_mut().zip(&base).zip(&inc) {
+                    let x = p + k * d;
+                    *o = x - x.floor();
+                }
             }
+            c0 += n;
         }
         for (p, &f) in phase.iter_mut().zip(&freq.data[..lanes]) {
             *p = wrap(*p + BLOCK as f64 * phase_inc(f, inv_sr));
