@@ -78,10 +78,16 @@ pub enum Command {
     },
     /// Print the language reference (Markdown), generated from the function table.
     Reference,
+    /// List audio outputs (the default marked) and MIDI inputs.
+    Devices,
 }
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    // libasound prints its own errors to stderr while devices are probed (no card, no
+    // sequencer); waves reports what matters in one line, so keep that chatter in a buffer.
+    #[cfg(target_os = "linux")]
+    let _alsa_quiet = alsa::Output::local_error_handler();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -156,6 +162,15 @@ fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common.clone();
     match cli.command {
         Some(Command::Check { files }) => check(&files),
+        Some(Command::Devices) => {
+            for l in crate::io::output::list_outputs() {
+                println!("{l}");
+            }
+            for l in crate::io::list_midi_inputs() {
+                println!("{l}");
+            }
+            Ok(())
+        }
         Some(Command::Reference) => {
             print!("{}", script::dsl::reference_markdown());
             Ok(())
@@ -179,11 +194,7 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn play(file: &Path, common: &Common) -> Result<(), String> {
     let cfg = settings(common)?;
-    eprintln!(
-        "note: real-time playback is not built yet; rendering {} offline instead",
-        file.display()
-    );
-    render_file(file, None, Format::F32, &cfg, common.duration).map(|_| ())
+    crate::play::play(file, &cfg, common.duration)
 }
 
 fn check(files: &[PathBuf]) -> Result<(), String> {

@@ -18,6 +18,8 @@ pub struct Config {
     pub crossfade_ms: f64,
     pub audio_device: String,
     pub midi_input: String,
+    /// Seconds played after the piece's duration ends, so releases and echoes ring out.
+    pub release_tail: f64,
 }
 
 impl Default for Config {
@@ -35,6 +37,7 @@ impl Default for Config {
             crossfade_ms: 30.0,
             audio_device: String::new(),
             midi_input: String::new(),
+            release_tail: 1.0,
         }
     }
 }
@@ -61,6 +64,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("crossfade_ms", Kind::Num(0.0, 10_000.0)),
     ("audio_device", Kind::Str),
     ("midi_input", Kind::Str),
+    ("release_tail", Kind::Num(0.0, 60.0)),
 ];
 
 /// Checks a file name that must stay inside the output folder.
@@ -163,6 +167,7 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                 match name {
                     "master_gain" => c.master_gain = v,
                     "default_duration" => c.default_duration = v,
+                    "release_tail" => c.release_tail = v,
                     _ => c.crossfade_ms = v,
                 }
             }

@@ -6,6 +6,8 @@ pub mod config;
 pub mod dsp;
 pub mod engine;
 pub mod graph;
+pub mod io;
+pub mod play;
 pub mod record;
 pub mod render;
 pub mod script;

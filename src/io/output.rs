@@ -1,0 +1,196 @@
+//! Opening the audio output with cpal: device by name, the nearest supported rate and buffer,
+//! every sample format; control thread (the stream's callback runs on the audio thread).
+
+use super::callback::{Callback, PlayStats};
+use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
+use cpal::{BufferSize, SampleFormat, StreamConfig, SupportedBufferSize};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+pub struct Choice {
+    pub device: cpal::Device,
+    pub name: String,
+    pub config: StreamConfig,
+    pub format: SampleFormat,
+    /// Said once at start: where the device could not give what config.rhai asked for.
+    pub notes: Vec<String>,
+}
+
+pub fn device_name(d: &cpal::Device) -> String {
+    d.description()
+        .map(|x| x.name().to_string())
+        .or_else(|_| d.id().map(|i| i.to_string()))
+        .unwrap_or_else(|_| "unknown device".into())
+}
+
+fn host() -> cpal::Host {
+    cpal::default_host()
+}
+
+/// Finds the output device (`filter` = part of its name, "" = the default) and the stream
+/// configuration nearest to the requested rate and buffer size.
+pub fn choose(filter: &str, want_rate: u32, want_buffer: u32) -> Result<Choice, String> {
+    let host = host();
+    let device = if filter.is_empty() {
+        host.default_output_device()
+            .ok_or_else(|| format!("no default output device on the {} host", host.id().name()))?
+    } else {
+        let needle = filter.to_lowercase();
+        let devices = host
+            .output_devices()
+            .map_err(|e| format!("cannot list output devices: {e}"))?;
+        let mut names = Vec::new();
+        let mut found = None;
+        for d in devices {
+            let name = device_name(&d);
+            let id = d.id().map(|i| i.to_string()).unwrap_or_default();
+            if found.is_none()
+                && (name.to_lowercase().contains(&needle) || id.to_lowercase().contains(&needle))
+            {
+                found = Some(d);
+            }
+            names.push(name);
+        }
+        found.ok_or_else(|| {
+            format!(
+                "no output device matches \"{filter}\" (have: {})",
+                names.join(", ")
+            )
+        })?
+    };
+    let name = device_name(&device);
+    let ranges: Vec<_> = device
+        .supported_output_configs()
+        .map_err(|e| format!("{name}: cannot read its configurations: {e}"))?
+        .collect();
+    if ranges.is_empty() {
+        return Err(format!("{name} offers no output configuration"));
+    }
+    let mut notes = Vec::new();
+    // Prefer: the rate fits, stereo, f32; then whatever is nearest in rate.
+    let score = |r: &cpal::SupportedStreamConfigRange| {
+        let rate_miss = if r.contains_rate(want_rate) {
+            0
+        } else {
+            want_rate.abs_diff(want_rate.clamp(r.min_sample_rate(), r.max_sample_rate()))
+        };
+        (
+            rate_miss,
+            r.channels() != 2,
+            r.sample_format() != SampleFormat::F32,
+        )
+    };
+    let best = ranges
+        .iter()
+        .min_by_key(|r| score(r))
+        .cloned()
+        .ok_or("no configuration")?;
+    let rate = want_rate.clamp(best.min_sample_rate(), best.max_sample_rate());
+    if rate != want_rate {
+        notes.push(format!(
+            "{name} does not play {want_rate} Hz; using {rate} Hz"
+        ));
+    }
+    let buffer_size = match best.buffer_size() {
+        SupportedBufferSize::Range { min, max } => {
+            let b = want_buffer.clamp(*min, *max);
+            if b != want_buffer {
+                notes.push(format!(
+                    "{name} does not take {want_buffer}-frame buffers; using {b}"
+                ));
+            }
+            BufferSize::Fixed(b)
+        }
+        SupportedBufferSize::Unknown => BufferSize::Fixed(want_buffer),
+    };
+    let format = best.sample_format();
+    let config = StreamConfig {
+        channels: best.channels(),
+        sample_rate: rate,
+        buffer_size,
+    };
+    Ok(Choice {
+        device,
+        name,
+        config,
+        format,
+        notes,
+    })
+}
+
+/// Builds and starts the stream. Stream errors count as xruns; a vanished device sets `stop`.
+pub fn start(
+    choice: &Choice,
+    mut cb: Callback,
+    stats: Arc<PlayStats>,
+    stop: Arc<AtomicBool>,
+) -> Result<cpal::Stream, String> {
+    let channels = choice.config.channels as usize;
+    let on_error = move |e: cpal::Error| {
+        stats.xruns.fetch_add(1, Relaxed);
+        if matches!(e.kind(), cpal::ErrorKind::DeviceNotAvailable) {
+            stop.store(true, Relaxed);
+        }
+    };
+    macro_rules! build {
+        ($t:ty) => {
+            choice.device.build_output_stream::<$t, _, _>(
+                choice.config.clone(),
+                move |data: &mut [$t], _| cb.fill(data, channels),
+                on_error,
+                None,
+            )
+        };
+    }
+    let stream = match choice.format {
+        SampleFormat::F32 => build!(f32),
+        SampleFormat::F64 => build!(f64),
+        SampleFormat::I8 => build!(i8),
+        SampleFormat::I16 => build!(i16),
+        SampleFormat::I24 => build!(cpal::I24),
+        SampleFormat::I32 => build!(i32),
+        SampleFormat::I64 => build!(i64),
+        SampleFormat::U8 => build!(u8),
+        SampleFormat::U16 => build!(u16),
+        SampleFormat::U32 => build!(u32),
+        SampleFormat::U64 => build!(u64),
+        other => {
+            return Err(format!(
+                "{}: sample format {other} is not supported",
+                choice.name
+            ));
+        }
+    }
+    .map_err(|e| format!("{}: cannot open a stream: {e}", choice.name))?;
+    stream
+        .play()
+        .map_err(|e| format!("{}: cannot start: {e}", choice.name))?;
+    Ok(stream)
+}
+
+/// Lines for `waves devices`: outputs with the default marked.
+pub fn list_outputs() -> Vec<String> {
+    let host = host();
+    let default = host.default_output_device().map(|d| device_name(&d));
+    let mut lines = vec![format!("Audio outputs ({} host):", host.id().name())];
+    match host.output_devices() {
+        Ok(devs) => {
+            let mut any = false;
+            for d in devs {
+                any = true;
+                let name = device_name(&d);
+                let mark = if Some(&name) == default.as_ref() {
+                    "*"
+                } else {
+                    " "
+                };
+                lines.push(format!("  {mark} {name}"));
+            }
+            if !any {
+                lines.push("    (none)".into());
+            }
+        }
+        Err(e) => lines.push(format!("    cannot list outputs: {e}")),
+    }
+    lines
+}

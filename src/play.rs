@@ -1,0 +1,225 @@
+//! Real-time playback: compile, open the device, play until the piece ends or a signal
+//! arrives, then one shutdown path that stops the stream and saves the recording; control
+//! thread.
+
+use crate::config::Config;
+use crate::engine::Renderer;
+use crate::graph;
+use crate::io::callback::{Callback, PlayStats};
+use crate::io::output;
+use crate::record::{naming, tap};
+use crate::script;
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Seconds of audio the recording ring holds while the spooler is away.
+const RING_SECS: usize = 2;
+/// The status line is redrawn at most this often.
+const STATUS_EVERY: Duration = Duration::from_millis(66);
+
+/// Set by Ctrl-C, SIGTERM and SIGHUP. Installed once: every stop goes through this flag,
+/// so every ending takes the same path; a second signal while saving changes nothing.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = flag.clone();
+        if let Err(e) = ctrlc::set_handler(move || f.store(true, Relaxed)) {
+            eprintln!("warning: cannot catch Ctrl-C ({e}); stop with the duration instead");
+        }
+        flag
+    })
+    .clone()
+}
+
+/// Plays `file` in real time, or renders it offline when playback is off or impossible.
+pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
+    if !cfg.play_in_real_time {
+        eprintln!("play_in_real_time = false: rendering offline");
+        return offline(file, cfg, duration);
+    }
+    let stop = stop_flag();
+    // Compile before touching the device: a script error must not open a stream.
+    let compiled =
+        script::compile_file(file, cfg.sample_rate as f64).map_err(|d| d.render(None))?;
+    let choice = match output::choose(&cfg.audio_device, cfg.sample_rate, cfg.buffer_size) {
+        Ok(c) => c,
+        Err(e) => return no_device(&e, file, cfg, duration),
+    };
+    for n in &choice.notes {
+        eprintln!("note: {n}");
+    }
+    let sr = choice.config.sample_rate;
+    let spec = if sr == cfg.sample_rate {
+        compiled.spec
+    } else {
+        script::compile_file(file, sr as f64)
+            .map_err(|d| d.render(None))?
+            .spec
+    };
+    let seconds = duration.or(spec.duration);
+    let end = seconds.map(|s| ((s + cfg.release_tail) * sr as f64).round() as u64);
+    let renderer = Renderer::new(
+        graph::compile(&spec, sr as f32),
+        sr as f32,
+        cfg.master_gain as f32,
+    );
+
+    let (tap, spool) = if cfg.record_real_time {
+        let (t, s) = tap::recorder(RING_SECS * sr as usize, 2);
+        (Some(t), Some(s.spawn()))
+    } else {
+        (None, None)
+    };
+    let rec_stats = spool.as_ref().map(|s| s.stats());
+    let stats = Arc::new(PlayStats::default());
+    let cb = Callback::new(renderer, tap, end, stats.clone());
+    let stream = match output::start(&choice, cb, stats.clone(), stop.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            drop(spool);
+            return no_device(&e, file, cfg, duration);
+        }
+    };
+    let buffer = match choice.config.buffer_size {
+        cpal::BufferSize::Fixed(n) => format!("{n} frames"),
+        cpal::BufferSize::Default => "default buffer".into(),
+    };
+    eprintln!(
+        "Playing {} on {} ({sr} Hz, {buffer}){}; Ctrl-C stops",
+        file.display(),
+        choice.name,
+        if spool.is_some() { ", recording" } else { "" }
+    );
+
+    let started = Instant::now();
+    let mut status = StatusLine::new(std::io::stderr().is_terminal());
+    while !stop.load(Relaxed) && !stats.finished.load(Relaxed) {
+        std::thread::sleep(Duration::from_millis(10));
+        let played = stats.frames.load(Relaxed) as f64 / sr as f64;
+        let rec = rec_stats.as_ref().map(|r| r.seconds(sr));
+        status.update(played, seconds, &stats, rec);
+    }
+    // The one shutdown path: stop the callbacks, then drain and save.
+    drop(stream);
+    status.clear();
+    let wall = started.elapsed().as_secs_f64();
+    let frames = stats.frames.load(Relaxed);
+    println!(
+        "Played {:.2} s of audio in {wall:.2} s",
+        frames as f64 / sr as f64
+    );
+    let xruns = stats.xruns.load(Relaxed);
+    let nonfinite = stats.nonfinite.load(Relaxed);
+    let clipped = stats.clipped.load(Relaxed);
+    if nonfinite > 0 {
+        eprintln!("warning: {nonfinite} NaN/infinite samples were silenced at the device");
+    }
+    if clipped > 0 {
+        eprintln!(
+            "note: {clipped} samples beyond full scale were clipped at the device (the recording keeps them)"
+        );
+    }
+    if xruns > 0 {
+        eprintln!("note: the audio host reported {xruns} stream errors (xruns)");
+    }
+    if let Some(handle) = spool {
+        let take = handle.stop();
+        match naming::save(
+            &take,
+            Path::new(&cfg.output_dir),
+            &cfg.recording_filename,
+            sr,
+        ) {
+            Ok((path, secs)) => println!("Recording saved: {} ({secs:.2} seconds)", path.display()),
+            Err(e) => return Err(format!("error: the recording could not be saved: {e}")),
+        }
+        if take.dropped > 0 {
+            eprintln!(
+                "WARNING: {} frames ({:.3} s) were DROPPED from the recording: the spooler fell behind",
+                take.dropped,
+                take.dropped as f64 / sr as f64
+            );
+        }
+    }
+    Ok(())
+}
+
+fn offline(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
+    crate::cli::render_file(file, None, crate::record::wav::Format::F32, cfg, duration).map(|_| ())
+}
+
+fn no_device(err: &str, file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
+    eprintln!(
+        "no audio output ({err}): rendering offline instead; start an audio server, choose a device with --device (see `waves devices`), or set play_in_real_time = false"
+    );
+    offline(file, cfg, duration)
+}
+
+/// One line on the terminal: time, callback load, meters, recording, xruns.
+struct StatusLine {
+    enabled: bool,
+    last: Option<Instant>,
+}
+
+fn meter(peak: f32) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let db = if peak > 0.0 {
+        20.0 * peak.log10()
+    } else {
+        -96.0
+    };
+    // -48 dB .. 0 dB over 8 cells.
+    let filled = (((db + 48.0) / 6.0).clamp(0.0, 8.0)) as usize;
+    let mut s: String = (0..8)
+        .map(|i| if i < filled { BARS[i] } else { ' ' })
+        .collect();
+    s.push(if peak > 1.0 { '!' } else { ' ' });
+    s
+}
+
+fn clock(secs: f64) -> String {
+    format!("{}:{:04.1}", (secs / 60.0) as u64, secs % 60.0)
+}
+
+impl StatusLine {
+    fn new(enabled: bool) -> Self {
+        StatusLine {
+            enabled,
+            last: None,
+        }
+    }
+
+    fn update(&mut self, played: f64, total: Option<f64>, stats: &PlayStats, rec: Option<f64>) {
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < STATUS_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let time = match total {
+            Some(t) => format!("{} / {}", clock(played), clock(t)),
+            None => clock(played),
+        };
+        let mut line = format!(
+            "{time}  cpu {:3.0}%  L {} R {}",
+            stats.take_load(),
+            meter(stats.take_peak(0)),
+            meter(stats.take_peak(1))
+        );
+        if let Some(r) = rec {
+            line.push_str(&format!(" ● rec {r:.1} s"));
+        }
+        line.push_str(&format!("  xruns {}", stats.xruns.load(Relaxed)));
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{line}\x1b[K");
+        let _ = err.flush();
+    }
+
+    fn clear(&mut self) {
+        if self.enabled && self.last.is_some() {
+            let _ = write!(std::io::stderr(), "\r\x1b[K");
+        }
+    }
+}
