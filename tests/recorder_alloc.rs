@@ -1,12 +1,20 @@
 //! `Tap::push` never allocates or frees, with the spooler draining concurrently and with
 //! the ring full. A counting global allocator counts only on the pushing thread (a
 //! thread-local flag) while armed (a global flag): the spooler allocates on its own thread.
-//! One #[test] only, so no other test thread runs while it is armed.
+//! One #[test] only, so no other test thread runs while it is armed. It also drives the
+//! whole device callback body (render, tap, clip, meters) through odd buffer sizes, two
+//! sample formats and a full ring.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use waves::engine::Renderer;
+use waves::graph;
+use waves::io::callback::{Callback, PlayStats};
 use waves::record::tap::recorder;
+use waves::script::compile_source;
 
 struct Counting;
 
@@ -131,4 +139,43 @@ fn tap_push_never_allocates() {
     }
     let take = spooler.spawn().stop();
     assert_eq!(take.samples, want);
+
+    // 3. The device callback with the tap on: odd device buffers (one larger than the
+    // callback's internal step), f32 and i16 devices, stereo and 3 channels, and a ring that
+    // fills up halfway through.
+    let src = "tempo(130);\nlet v = poly(4, |v| saw(midi(v.index * 7 + 48)).lpf(900, 2) * perc(metro(0.5), 0.001, 0.2));\n(v + noise().hpf(5000) * 0.1).delay(0.1, 0.4).pan(sine(0.3)) * 1.5";
+    let c = compile_source(src, "cb.rhai", Path::new("."), 48000.0).unwrap();
+    let renderer = Renderer::new(graph::compile(&c.spec, 48000.0), 48000.0, 0.8);
+    let (tap, spooler) = recorder(48_000, 2);
+    let rec = spooler.stats();
+    let stats = Arc::new(PlayStats::default());
+    let mut cb = Callback::new(renderer, Some(tap), None, stats.clone());
+    let mut f32_buf = vec![0.0f32; 3 * 5000];
+    let mut i16_buf = vec![0i16; 2 * 5000];
+    let buffers = [1usize, 17, 64, 333, 512, 4096, 5000];
+    arm(true);
+    for i in 0..400 {
+        let n = buffers[i % buffers.len()];
+        if i % 2 == 0 {
+            cb.fill(&mut f32_buf[..n * 3], 3);
+        } else {
+            cb.fill(&mut i16_buf[..n * 2], 2);
+        }
+    }
+    arm(false);
+    let played = stats.frames.load(Ordering::SeqCst);
+    assert!(played > 48_000, "played {played}");
+    assert_eq!(
+        rec.frames_written.load(Ordering::SeqCst) + rec.dropped.load(Ordering::SeqCst),
+        played
+    );
+    assert!(
+        rec.dropped.load(Ordering::SeqCst) > 0,
+        "the ring never filled"
+    );
+    assert!(stats.clipped.load(Ordering::SeqCst) > 0 || stats.take_peak(0) <= 1.0);
+    assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "the callback allocated");
+    assert_eq!(FREES.load(Ordering::SeqCst), 0, "the callback freed");
+    drop(cb);
+    drop(spooler);
 }

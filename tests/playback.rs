@@ -1,0 +1,606 @@
+//! End to end, as a user: the `waves` binary plays through the real audio path (cpal's
+//! default ALSA host → ALSA's pulse plugin → a PulseAudio null sink, paced in real time),
+//! is stopped by SIGINT, SIGTERM, SIGHUP or by the end of the piece, and leaves a recording
+//! that equals an offline render of the same script sample for sample.
+//!
+//! The server comes from `.ci/with-audio` (CI runs
+//! `.ci/with-audio env WAVES_REQUIRE_AUDIO=1 cargo test --release --test playback`).
+//! Without a server the tests that need one are skipped, unless `WAVES_REQUIRE_AUDIO` is
+//! set, when they fail. Each test works in its own temporary folder, so they run in
+//! parallel (the null sink mixes their streams; each is still paced by the sink's clock).
+
+mod common;
+use common::TempDir;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+const SR: u32 = 48_000;
+/// Whole-process time allowed on top of the audio for compiling, opening the device and
+/// saving (generous: CI machines are shared and noisy).
+const STARTUP: f64 = 1.5;
+
+// ---------------------------------------------------------------------------------------
+// The audio server
+
+/// True when a PulseAudio server answers on `$PULSE_SERVER`. Otherwise prints
+/// "skipped: no PulseAudio server" and returns false, or panics when `WAVES_REQUIRE_AUDIO`
+/// is set (CI: a missing server must not pass as a skip).
+fn audio_or_skip() -> bool {
+    let why = match std::env::var("PULSE_SERVER") {
+        Ok(s) if !s.is_empty() => match pactl_info() {
+            Ok(()) => return true,
+            Err(e) => format!("`pactl info` with PULSE_SERVER={s} failed: {e}"),
+        },
+        _ => "PULSE_SERVER is not set (run the tests through .ci/with-audio)".to_string(),
+    };
+    if std::env::var_os("WAVES_REQUIRE_AUDIO").is_some() {
+        panic!("WAVES_REQUIRE_AUDIO is set but there is no PulseAudio server: {why}");
+    }
+    eprintln!("skipped: no PulseAudio server ({why})");
+    false
+}
+
+fn pactl_info() -> Result<(), String> {
+    let child = Command::new("pactl")
+        .arg("info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run pactl: {e}"))?;
+    let out = Running::watch(child).finish(Duration::from_secs(5));
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{} {}", out.status, out.stderr.trim()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Running the binary
+
+/// A spawned process whose stdout and stderr are read on their own threads (so a full pipe
+/// never blocks it), with the time it was started.
+struct Running {
+    child: Child,
+    started: Instant,
+    stdout: Option<JoinHandle<String>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+/// What a finished process left.
+struct Outcome {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    /// From spawn to exit.
+    wall: f64,
+}
+
+impl Outcome {
+    fn describe(&self) -> String {
+        format!(
+            "exit: {}, after {:.2} s\n--- stdout:\n{}--- stderr:\n{}---",
+            self.status, self.wall, self.stdout, self.stderr
+        )
+    }
+
+    /// The first stdout line that starts with `prefix`.
+    fn line(&self, prefix: &str) -> Option<&str> {
+        self.stdout.lines().find(|l| l.starts_with(prefix))
+    }
+}
+
+fn reader(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<String>> {
+    pipe.map(|mut p| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = p.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    })
+}
+
+impl Running {
+    fn watch(mut child: Child) -> Running {
+        let stdout = reader(child.stdout.take());
+        let stderr = reader(child.stderr.take());
+        Running {
+            child,
+            started: Instant::now(),
+            stdout,
+            stderr,
+        }
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    /// Sends a signal by name (INT, TERM, HUP) with kill(1).
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([format!("-{name}"), self.pid()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -{name} {} failed", self.pid());
+    }
+
+    /// Waits for the process to exit; kills it and panics with its output after `timeout`.
+    fn finish(mut self, timeout: Duration) -> Outcome {
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("wait for the child") {
+                break Some(s);
+            }
+            if self.started.elapsed() > timeout {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        let wall = self.started.elapsed().as_secs_f64();
+        let join = |h: Option<JoinHandle<String>>| h.map(|h| h.join().unwrap()).unwrap_or_default();
+        let stdout = join(self.stdout.take());
+        let stderr = join(self.stderr.take());
+        match status {
+            Some(status) => Outcome {
+                status,
+                stdout,
+                stderr,
+                wall,
+            },
+            None => panic!(
+                "the process did not exit within {timeout:?}; killed it\n--- stdout:\n{stdout}--- stderr:\n{stderr}---"
+            ),
+        }
+    }
+}
+
+/// A temporary working folder with config.rhai and a script, as a user would have.
+struct Work {
+    dir: TempDir,
+}
+
+impl Work {
+    /// `extra_config` is appended to the base settings (output_dir, master_gain 0.8).
+    fn new(test: &str, extra_config: &str) -> Work {
+        let dir = TempDir::new("playback", test);
+        dir.write(
+            "config.rhai",
+            &format!("let output_dir = \"output\";\nlet master_gain = 0.8;\n{extra_config}\n"),
+        );
+        Work { dir }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.0.join(rel)
+    }
+
+    fn script(&self, name: &str, source: &str) {
+        self.dir.write(name, source);
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_waves"));
+        c.current_dir(&self.dir.0)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        c
+    }
+
+    fn spawn(&self, args: &[&str]) -> Running {
+        Running::watch(self.command(args).spawn().expect("spawn waves"))
+    }
+
+    fn run(&self, args: &[&str], timeout: Duration) -> Outcome {
+        self.spawn(args).finish(timeout)
+    }
+
+    /// Renders `script` offline over at least `frames` frames (same config) and returns its
+    /// interleaved stereo samples.
+    fn offline_render(&self, script: &str, frames: usize) -> Vec<f32> {
+        // A little longer than needed: the comparison takes the first `frames` frames, so
+        // the rounding of --duration to frames cannot matter.
+        let secs = format!("{:.6}", frames as f64 / SR as f64 + 0.05);
+        let out = self.run(
+            &["render", script, "--duration", &secs, "-o", "reference.wav"],
+            Duration::from_secs(60),
+        );
+        assert!(
+            out.status.success(),
+            "offline render failed\n{}",
+            out.describe()
+        );
+        let (spec, samples) = read_wav(&self.path("reference.wav"));
+        assert_eq!(
+            (spec.channels, spec.sample_rate),
+            (2, SR),
+            "reference render"
+        );
+        assert!(
+            samples.len() >= frames * 2,
+            "the offline render has {} frames, fewer than the {frames} asked for",
+            samples.len() / 2
+        );
+        samples
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading what it printed and wrote
+
+/// Parses `Played X.XX s of audio in Y.YY s`: (audio seconds, wall seconds).
+fn played(out: &Outcome) -> (f64, f64) {
+    let line = out.line("Played ").unwrap_or_else(|| {
+        panic!(
+            "no `Played ... s of audio in ... s` line\n{}",
+            out.describe()
+        )
+    });
+    let w: Vec<&str> = line.split_whitespace().collect();
+    let parsed = match w.as_slice() {
+        ["Played", x, "s", "of", "audio", "in", y, "s", ..] => x.parse().ok().zip(y.parse().ok()),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| panic!("cannot parse {line:?}\n{}", out.describe()))
+}
+
+/// Parses `Recording saved: PATH (S.SS seconds)`: (path as printed, seconds).
+fn recording_saved(out: &Outcome) -> (String, f64) {
+    let line = out
+        .line("Recording saved: ")
+        .unwrap_or_else(|| panic!("no `Recording saved: ...` line\n{}", out.describe()));
+    let rest = &line["Recording saved: ".len()..];
+    let parsed = rest.rsplit_once(" (").and_then(|(path, tail)| {
+        let secs = tail.strip_suffix(" seconds)")?.parse().ok()?;
+        Some((path.to_string(), secs))
+    });
+    parsed.unwrap_or_else(|| panic!("cannot parse {line:?}\n{}", out.describe()))
+}
+
+fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
+    let reader = hound::WavReader::open(path)
+        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
+    let spec = reader.spec();
+    assert_eq!(
+        (spec.sample_format, spec.bits_per_sample),
+        (hound::SampleFormat::Float, 32),
+        "{} is not 32-bit float",
+        path.display()
+    );
+    let samples = reader
+        .into_samples::<f32>()
+        .collect::<Result<Vec<f32>, _>>()
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    (spec, samples)
+}
+
+/// Asserts that `rec` (interleaved stereo) equals the start of `reference` sample for
+/// sample. On a mismatch it says where, and whether the take is the render shifted.
+fn assert_same_samples(rec: &[f32], reference: &[f32]) {
+    let n = rec.len();
+    let reference = &reference[..n];
+    let Some(first) = (0..n).find(|&i| rec[i].to_bits() != reference[i].to_bits()) else {
+        return;
+    };
+    let differing = (0..n)
+        .filter(|&i| rec[i].to_bits() != reference[i].to_bits())
+        .count();
+    // Is the recording the render moved by a whole number of frames (a late or early tap)?
+    let probe = 4096.min(n / 2) & !1;
+    let shift = (1..=24_000usize).find_map(|lag| {
+        let l = lag * 2;
+        if l + probe <= n && rec[l..l + probe] == reference[..probe] {
+            Some(format!(
+                "the recording is the render delayed by {lag} frames"
+            ))
+        } else if l + probe <= n && rec[..probe] == reference[l..l + probe] {
+            Some(format!("the recording starts {lag} frames into the render"))
+        } else {
+            None
+        }
+    });
+    panic!(
+        "the recording differs from the offline render: {differing} of {n} samples; first at \
+         frame {} (channel {}): recorded {} vs rendered {}{}",
+        first / 2,
+        first % 2,
+        rec[first],
+        reference[first],
+        shift.map(|s| format!("; {s}")).unwrap_or_default()
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+
+/// Peaks at 1.5 after master gain 0.8, so the recording must keep values above full scale.
+const LOUD: &str = "sine(220) * 1.875\n";
+
+/// A 3 s piece is played at the device's pace: 48 000 ± 15 % frames per wall second.
+#[test]
+fn pacing_matches_the_wall_clock() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = Work::new("pacing", "let release_tail = 0.0;");
+    w.script("pace.rhai", "duration(3);\nsine(440) * 0.1\n");
+    let out = w.run(&["play", "pace.rhai"], Duration::from_secs(30));
+    assert!(out.status.success(), "{}", out.describe());
+    let (audio, wall) = played(&out);
+    assert!(
+        (audio - 3.0).abs() < 0.05,
+        "played {audio} s of a 3 s piece with no tail\n{}",
+        out.describe()
+    );
+    let ratio = audio / wall;
+    assert!(
+        (0.85..=1.15).contains(&ratio),
+        "{audio} s of audio in {wall} s of wall time: {:.0} frames per second, not 48000 ± 15 %\n{}",
+        ratio * SR as f64,
+        out.describe()
+    );
+    assert!(
+        out.wall >= 3.0 / 1.15 && out.wall <= 3.0 * 1.15 + STARTUP,
+        "the whole process took {:.2} s for a 3 s piece\n{}",
+        out.wall,
+        out.describe()
+    );
+}
+
+/// Plays a piece with no duration, recording, stops it with `signal` after about 2 s, and
+/// checks the exit, the recording's length and its samples against an offline render.
+fn stopped_by(signal: &str) {
+    if !audio_or_skip() {
+        return;
+    }
+    let test = format!("signal-{}", signal.to_lowercase());
+    let w = Work::new(&test, "let release_tail = 0.0;");
+    w.script("loud.rhai", LOUD);
+    let run = w.spawn(&["play", "loud.rhai", "--record"]);
+    std::thread::sleep(Duration::from_secs(2));
+    run.signal(signal);
+    let out = run.finish(Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "SIG{signal} must end playback with exit code 0\n{}",
+        out.describe()
+    );
+    let (audio, wall) = played(&out);
+    let (printed, secs) = recording_saved(&out);
+    assert_eq!(
+        printed,
+        "output/realtime_recording.wav",
+        "{}",
+        out.describe()
+    );
+    let (spec, rec) = read_wav(&w.path("output/realtime_recording.wav"));
+    assert_eq!((spec.channels, spec.sample_rate), (2, SR));
+    let frames = rec.len() / 2;
+    let rec_secs = frames as f64 / SR as f64;
+    assert!(
+        frames > SR as usize,
+        "only {frames} frames recorded in about 2 s\n{}",
+        out.describe()
+    );
+    assert!(
+        (rec_secs - secs).abs() <= 0.01,
+        "the file holds {rec_secs:.3} s but waves said {secs} s"
+    );
+    assert!(
+        (rec_secs - audio).abs() <= 0.05,
+        "the recording is {rec_secs:.3} s long but {audio} s were played\n{}",
+        out.describe()
+    );
+    assert!(
+        (rec_secs - wall).abs() <= 0.3,
+        "the recording is {rec_secs:.3} s long but playback lasted {wall} s of wall time\n{}",
+        out.describe()
+    );
+    let peak = rec.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(
+        peak > 1.4 && peak <= 1.5 + 1e-4,
+        "the recording peaks at {peak}, expected 1.5 (unclipped: the tap is before clipping)"
+    );
+    let reference = w.offline_render("loud.rhai", frames);
+    assert_same_samples(&rec, &reference);
+}
+
+#[test]
+fn sigint_stops_and_saves_the_recording() {
+    stopped_by("INT");
+}
+
+#[test]
+fn sigterm_stops_and_saves_the_recording() {
+    stopped_by("TERM");
+}
+
+#[test]
+fn sighup_stops_and_saves_the_recording() {
+    stopped_by("HUP");
+}
+
+/// The piece ends by itself: duration 2 s plus a 0.5 s release tail, then it stops.
+#[test]
+fn the_end_of_the_duration_stops_and_saves() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = Work::new("duration-end", "let release_tail = 0.5;");
+    w.script("two.rhai", &format!("duration(2);\n{LOUD}"));
+    let out = w.run(&["two.rhai", "--record"], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    let (audio, _) = played(&out);
+    assert!(
+        (audio - 2.5).abs() <= 0.05,
+        "played {audio} s of a 2 s piece with a 0.5 s tail\n{}",
+        out.describe()
+    );
+    let (printed, _) = recording_saved(&out);
+    assert_eq!(printed, "output/realtime_recording.wav");
+    let (spec, rec) = read_wav(&w.path("output/realtime_recording.wav"));
+    assert_eq!((spec.channels, spec.sample_rate), (2, SR));
+    let frames = rec.len() / 2;
+    let rec_secs = frames as f64 / SR as f64;
+    assert!(
+        (rec_secs - 2.5).abs() <= 0.05,
+        "the recording is {rec_secs:.3} s long, expected 2.5 s (2 s + 0.5 s tail)\n{}",
+        out.describe()
+    );
+    assert!(
+        out.wall >= 2.5 / 1.15 && out.wall <= 2.5 * 1.15 + STARTUP,
+        "the whole process took {:.2} s for 2.5 s of audio\n{}",
+        out.wall,
+        out.describe()
+    );
+    let reference = w.offline_render("two.rhai", frames);
+    assert_same_samples(&rec, &reference);
+}
+
+/// A second take never overwrites the first; `--output` names a take.
+#[test]
+fn recordings_are_never_overwritten() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = Work::new("naming", "let release_tail = 0.0;");
+    w.script("short.rhai", "duration(0.3);\nsine(330) * 0.2\n");
+    for expected in [
+        "output/realtime_recording.wav",
+        "output/realtime_recording_2.wav",
+    ] {
+        let out = w.run(&["short.rhai", "--record"], Duration::from_secs(20));
+        assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+        let (printed, secs) = recording_saved(&out);
+        assert_eq!(printed, expected, "{}", out.describe());
+        assert!((secs - 0.3).abs() <= 0.05, "{}", out.describe());
+    }
+    let out = w.run(
+        &["play", "short.rhai", "--record", "--output", "take.wav"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    assert_eq!(recording_saved(&out).0, "output/take.wav");
+    for f in [
+        "realtime_recording.wav",
+        "realtime_recording_2.wav",
+        "take.wav",
+    ] {
+        let (_, samples) = read_wav(&w.path(&format!("output/{f}")));
+        let secs = samples.len() as f64 / 2.0 / SR as f64;
+        assert!((secs - 0.3).abs() <= 0.05, "output/{f} holds {secs} s");
+    }
+}
+
+/// With no audio server (and so no ALSA device), `waves FILE` says why in one line, renders
+/// offline into output/ instead, says where, and exits 0. Needs no server.
+#[test]
+fn no_device_falls_back_to_an_offline_render() {
+    let w = Work::new("no-device", "let release_tail = 0.0;");
+    w.script("nodev.rhai", "duration(0.5);\nsine(440) * 0.2\n");
+    let mut cmd = w.command(&["nodev.rhai"]);
+    cmd.env("PULSE_SERVER", "unix:/nonexistent/socket");
+    if has_sound_card() {
+        // A real card would make ALSA's default device work; an ALSA configuration that
+        // defines no device keeps this test about the no-device path on any machine.
+        w.dir.write("alsa-empty.conf", "# no devices\n");
+        cmd.env("ALSA_CONFIG_PATH", w.path("alsa-empty.conf"));
+    }
+    let out = Running::watch(cmd.spawn().expect("spawn waves")).finish(Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    let why: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.to_lowercase().contains("audio"))
+        .collect();
+    assert_eq!(
+        why.len(),
+        1,
+        "expected one stderr line that says why audio is unavailable\n{}",
+        out.describe()
+    );
+    assert!(
+        why[0].len() > 40,
+        "the line should carry the device error: {:?}",
+        why[0]
+    );
+    assert!(
+        !out.stderr.lines().any(|l| l.starts_with("ALSA lib ")),
+        "libasound's own chatter reached stderr (the reason should be one line)\n{}",
+        out.describe()
+    );
+    assert!(
+        out.line("Played ").is_none(),
+        "nothing can have been played\n{}",
+        out.describe()
+    );
+    let line = out
+        .line("Rendered output/")
+        .unwrap_or_else(|| panic!("no `Rendered output/...` line\n{}", out.describe()));
+    let path = line["Rendered ".len()..]
+        .split(": ")
+        .next()
+        .unwrap_or_default();
+    let (spec, samples) = read_wav(&w.path(path));
+    assert_eq!((spec.channels, spec.sample_rate), (2, SR));
+    assert_eq!(
+        samples.len(),
+        2 * SR as usize / 2,
+        "{path}: 0.5 s of stereo"
+    );
+}
+
+/// Whether ALSA sees a sound card here (CI containers have none).
+fn has_sound_card() -> bool {
+    std::fs::read_to_string("/proc/asound/cards")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        })
+        .unwrap_or(false)
+}
+
+/// `waves devices` lists the outputs (the server's at least) and a MIDI section.
+#[test]
+fn devices_lists_outputs_and_midi() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = Work::new("devices", "");
+    let out = w.run(&["devices"], Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let midi = lines
+        .iter()
+        .position(|l| l.contains("MIDI"))
+        .unwrap_or_else(|| panic!("no MIDI section\n{}", out.describe()));
+    let outputs: Vec<&&str> = lines[..midi]
+        .iter()
+        .filter(|l| {
+            l.starts_with(char::is_whitespace)
+                && !l.trim().is_empty()
+                && !l.contains("(none)")
+                && !l.contains("cannot")
+        })
+        .collect();
+    assert!(
+        !outputs.is_empty(),
+        "no output device listed before the MIDI section\n{}",
+        out.describe()
+    );
+    assert!(
+        lines.len() > midi + 1,
+        "the MIDI section is empty (it should list ports or say MIDI is unavailable)\n{}",
+        out.describe()
+    );
+}
