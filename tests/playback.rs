@@ -35,7 +35,7 @@ fn audio_or_skip() -> bool {
             Ok(()) => return true,
             Err(e) => format!("`pactl info` with PULSE_SERVER={s} failed: {e}"),
         },
-        _ => "PULSE_SERVER is not set (run the tests through .ci/with-audio)".to_string(),
+        _ => "PULSE_SERVER is not set; run the tests through .ci/with-audio".to_string(),
     };
     if std::env::var_os("WAVES_REQUIRE_AUDIO").is_some() {
         panic!("WAVES_REQUIRE_AUDIO is set but there is no PulseAudio server: {why}");
