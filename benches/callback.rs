@@ -40,7 +40,11 @@ fn run(record: bool) -> (f64, f64, usize) {
     }
     drop(cb);
     let bytes = handle.map(|h| h.stop().samples.capacity() * 4).unwrap_or(0);
-    (total / calls as f64 / budget * 100.0, worst / budget * 100.0, bytes)
+    (
+        total / calls as f64 / budget * 100.0,
+        worst / budget * 100.0,
+        bytes,
+    )
 }
 
 fn main() {
@@ -55,7 +59,10 @@ fn main() {
     for (name, (mean, worst, bytes)) in &rows {
         print!("  {name:12} mean {mean:5.2} %  worst {worst:6.2} %");
         if *bytes > 0 {
-            print!("  recording memory {:.1} MB for {SECONDS} s", *bytes as f64 / 1e6);
+            print!(
+                "  recording memory {:.1} MB for {SECONDS} s",
+                *bytes as f64 / 1e6
+            );
         }
         println!();
     }

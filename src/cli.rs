@@ -109,11 +109,7 @@ pub fn main() -> i32 {
 
 /// Loads config.rhai and applies the flags over it.
 pub fn settings(common: &Common) -> Result<Config, String> {
-    let path = match &common.config {
-        Some(p) => Some(p.clone()),
-        None => Some(PathBuf::from("config.rhai")).filter(|p| p.exists()),
-    };
-    let mut c = match path {
+    let mut c = match config_path(common) {
         Some(p) => {
             let loaded = config::load(&p).map_err(|d| d.render(None))?;
             for w in loaded.warnings {
@@ -194,7 +190,20 @@ fn run(cli: Cli) -> Result<(), String> {
 
 fn play(file: &Path, common: &Common) -> Result<(), String> {
     let cfg = settings(common)?;
-    crate::play::play(file, &cfg, common.duration)
+    let reload = || settings(common);
+    let s = crate::play::Settings {
+        path: config_path(common),
+        reload: &reload,
+    };
+    crate::play::play(file, &cfg, common.duration, &s)
+}
+
+/// The settings file in use: `--config PATH`, else ./config.rhai when present.
+pub fn config_path(common: &Common) -> Option<PathBuf> {
+    match &common.config {
+        Some(p) => Some(p.clone()),
+        None => Some(PathBuf::from("config.rhai")).filter(|p| p.exists()),
+    }
 }
 
 fn check(files: &[PathBuf]) -> Result<(), String> {

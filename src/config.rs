@@ -20,6 +20,18 @@ pub struct Config {
     pub midi_input: String,
     /// Seconds played after the piece's duration ends, so releases and echoes ring out.
     pub release_tail: f64,
+    /// When edits are heard: "now", "beat" or "bar" (a script's `reload_at` wins).
+    pub reload_quantize: String,
+}
+
+/// Beats to wait for a quantized reload: "now" 0, "beat" 1, "bar" 4.
+pub fn quantize_beats(when: &str) -> Option<f64> {
+    match when {
+        "" | "now" => Some(0.0),
+        "beat" => Some(1.0),
+        "bar" => Some(4.0),
+        _ => None,
+    }
 }
 
 impl Default for Config {
@@ -38,6 +50,7 @@ impl Default for Config {
             audio_device: String::new(),
             midi_input: String::new(),
             release_tail: 1.0,
+            reload_quantize: "now".into(),
         }
     }
 }
@@ -65,6 +78,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("audio_device", Kind::Str),
     ("midi_input", Kind::Str),
     ("release_tail", Kind::Num(0.0, 60.0)),
+    ("reload_quantize", Kind::Str),
 ];
 
 /// Checks a file name that must stay inside the output folder.
@@ -189,7 +203,11 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                         Diagnostic::new(file, line, col, format!("`{name}` {why}"))
                     })?;
                 }
+                if name == "reload_quantize" && quantize_beats(&v).is_none() {
+                    return Err(bad("\"now\", \"beat\" or \"bar\""));
+                }
                 match name {
+                    "reload_quantize" => c.reload_quantize = v,
                     "output_dir" => c.output_dir = v,
                     "recording_filename" => c.recording_filename = v,
                     "audio_device" => c.audio_device = v,

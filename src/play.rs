@@ -4,13 +4,16 @@
 
 use crate::config::Config;
 use crate::engine::Renderer;
+use crate::engine::commands;
 use crate::graph;
 use crate::io::callback::{Callback, PlayStats};
 use crate::io::output;
-use crate::record::{naming, tap};
+use crate::live::Live;
+use crate::record::{cue, naming, tap};
 use crate::script;
+use crate::watch::Watcher;
 use std::io::{IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -35,8 +38,20 @@ pub fn stop_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
+/// Where settings come from while playing: the file to watch and how to re-read it (with
+/// the command-line flags applied over it again).
+pub struct Settings<'a> {
+    pub path: Option<PathBuf>,
+    pub reload: &'a dyn Fn() -> Result<Config, String>,
+}
+
 /// Plays `file` in real time, or renders it offline when playback is off or impossible.
-pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
+pub fn play(
+    file: &Path,
+    cfg: &Config,
+    duration: Option<f64>,
+    settings: &Settings,
+) -> Result<(), String> {
     if !cfg.play_in_real_time {
         eprintln!("play_in_real_time = false: rendering offline");
         return offline(file, cfg, duration);
@@ -62,11 +77,30 @@ pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Stri
     };
     let seconds = duration.or(spec.duration);
     let end = seconds.map(|s| ((s + cfg.release_tail) * sr as f64).round() as u64);
-    let renderer = Renderer::new(
-        graph::compile(&spec, sr as f32),
-        sr as f32,
-        cfg.master_gain as f32,
-    );
+    let graph = graph::compile(&spec, sr as f32);
+    let (control, ends) = commands::channel();
+    let mut live = Live::new(file, sr, control, graph.keys.clone(), compiled.files);
+    let mut renderer = Renderer::new(graph, sr as f32, cfg.master_gain as f32);
+    renderer.attach(ends);
+    let mut cfg = cfg.clone();
+    let watched = |live: &Live| {
+        let mut f = live.files.clone();
+        f.extend(settings.path.clone());
+        f
+    };
+    let mut watcher = if cfg.hot_reload {
+        match Watcher::new(&watched(&live)) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!(
+                    "warning: cannot watch files for edits ({e}); playing without hot reload"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     let (tap, spool) = if cfg.record_real_time {
         let (t, s) = tap::recorder(RING_SECS * sr as usize, 2);
@@ -81,7 +115,7 @@ pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Stri
         Ok(s) => s,
         Err(e) => {
             drop(spool);
-            return no_device(&e, file, cfg, duration);
+            return no_device(&e, file, &cfg, duration);
         }
     };
     let buffer = match choice.config.buffer_size {
@@ -98,10 +132,43 @@ pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Stri
     let started = Instant::now();
     let mut status = StatusLine::new(std::io::stderr().is_terminal());
     while !stop.load(Relaxed) && !stats.finished.load(Relaxed) {
-        std::thread::sleep(Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(5));
+        let mut log = Vec::new();
+        if let Some(w) = watcher.as_mut() {
+            let changed = w.poll();
+            if !changed.is_empty() {
+                let seen = Instant::now();
+                let config_changed = settings
+                    .path
+                    .as_ref()
+                    .and_then(|p| p.canonicalize().ok())
+                    .is_some_and(|c| {
+                        changed
+                            .iter()
+                            .any(|f| f.canonicalize().ok().as_ref() == Some(&c))
+                    });
+                if config_changed {
+                    log.extend(apply_settings(&mut cfg, settings, &mut live));
+                }
+                if changed
+                    .iter()
+                    .any(|f| Some(f) != settings.path.as_ref() || !config_changed)
+                {
+                    log.extend(live.reload(&changed, &cfg, seen));
+                }
+                w.set_files(&watched(&live));
+            }
+        }
+        log.extend(live.tick());
+        if !log.is_empty() {
+            status.clear();
+            for l in log {
+                eprintln!("{}", l.trim_end());
+            }
+        }
         let played = stats.frames.load(Relaxed) as f64 / sr as f64;
         let rec = rec_stats.as_ref().map(|r| r.seconds(sr));
-        status.update(played, seconds, &stats, rec);
+        status.update(played, seconds, &stats, rec, live.last.as_deref());
     }
     // The one shutdown path: stop the callbacks, then drain and save.
     drop(stream);
@@ -124,7 +191,14 @@ pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Stri
         );
     }
     if xruns > 0 {
-        eprintln!("note: the audio host reported {xruns} stream errors (xruns)");
+        eprintln!("note: the audio host reported {xruns} xruns (buffer under/overruns)");
+    }
+    let errors = stats.errors.load(Relaxed);
+    if errors > 0 {
+        eprintln!(
+            "note: the audio host reported {errors} stream errors (last: {})",
+            stats.last_error_kind()
+        );
     }
     if let Some(handle) = spool {
         let take = handle.stop();
@@ -134,7 +208,25 @@ pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Stri
             &cfg.recording_filename,
             sr,
         ) {
-            Ok((path, secs)) => println!("Recording saved: {} ({secs:.2} seconds)", path.display()),
+            Ok((path, secs)) => {
+                println!("Recording saved: {} ({secs:.2} seconds)", path.display());
+                // Each reload becomes a marker at its frame, so the take can be cut at its edits.
+                let frames = take.frames() as u64;
+                let cues: Vec<cue::Cue> = live
+                    .applied
+                    .iter()
+                    .filter(|a| a.frame <= frames && a.frame <= u32::MAX as u64)
+                    .map(|a| cue::Cue {
+                        frame: a.frame as u32,
+                        label: format!("reload {}", a.label),
+                    })
+                    .collect();
+                if let Err(e) = cue::append_cues(&path, &cues) {
+                    eprintln!(
+                        "warning: the reload markers could not be added to the recording: {e}"
+                    );
+                }
+            }
             Err(e) => return Err(format!("error: the recording could not be saved: {e}")),
         }
         if take.dropped > 0 {
@@ -146,6 +238,64 @@ pub fn play(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Stri
         }
     }
     Ok(())
+}
+
+/// config.rhai changed: apply what can change while playing, say what needs a restart.
+fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec<String> {
+    let new = match (settings.reload)() {
+        Ok(c) => c,
+        Err(e) => return vec![format!("{}\nthe previous settings stay", e.trim_end())],
+    };
+    let mut log = Vec::new();
+    if new.master_gain != cfg.master_gain {
+        live.master_gain(new.master_gain as f32);
+        log.push(format!("✓ master_gain = {}", new.master_gain));
+    }
+    let restart: [(&str, bool); 7] = [
+        ("sample_rate", new.sample_rate != cfg.sample_rate),
+        ("buffer_size", new.buffer_size != cfg.buffer_size),
+        ("audio_device", new.audio_device != cfg.audio_device),
+        ("midi_input", new.midi_input != cfg.midi_input),
+        (
+            "record_real_time",
+            new.record_real_time != cfg.record_real_time,
+        ),
+        (
+            "play_in_real_time",
+            new.play_in_real_time != cfg.play_in_real_time,
+        ),
+        ("hot_reload", new.hot_reload != cfg.hot_reload),
+    ];
+    for (name, changed) in restart {
+        if changed {
+            log.push(format!(
+                "note: `{name}` takes effect at the next start; playing on"
+            ));
+        }
+    }
+    let keep = (
+        cfg.sample_rate,
+        cfg.buffer_size,
+        cfg.audio_device.clone(),
+        cfg.midi_input.clone(),
+        cfg.record_real_time,
+        cfg.play_in_real_time,
+        cfg.hot_reload,
+    );
+    *cfg = new;
+    (
+        cfg.sample_rate,
+        cfg.buffer_size,
+        cfg.audio_device,
+        cfg.midi_input,
+        cfg.record_real_time,
+        cfg.play_in_real_time,
+        cfg.hot_reload,
+    ) = keep;
+    if log.is_empty() {
+        log.push("✓ settings reloaded".into());
+    }
+    log
 }
 
 fn offline(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
@@ -193,7 +343,14 @@ impl StatusLine {
         }
     }
 
-    fn update(&mut self, played: f64, total: Option<f64>, stats: &PlayStats, rec: Option<f64>) {
+    fn update(
+        &mut self,
+        played: f64,
+        total: Option<f64>,
+        stats: &PlayStats,
+        rec: Option<f64>,
+        reload: Option<&str>,
+    ) {
         if !self.enabled || self.last.is_some_and(|t| t.elapsed() < STATUS_EVERY) {
             return;
         }
@@ -212,6 +369,10 @@ impl StatusLine {
             line.push_str(&format!(" ● rec {r:.1} s"));
         }
         line.push_str(&format!("  xruns {}", stats.xruns.load(Relaxed)));
+        if let Some(r) = reload {
+            line.push_str("  ");
+            line.push_str(r);
+        }
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r{line}\x1b[K");
         let _ = err.flush();
@@ -220,6 +381,8 @@ impl StatusLine {
     fn clear(&mut self) {
         if self.enabled && self.last.is_some() {
             let _ = write!(std::io::stderr(), "\r\x1b[K");
+            // Redraw at the next update, below whatever was printed.
+            self.last = None;
         }
     }
 }

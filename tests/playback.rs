@@ -283,6 +283,15 @@ fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
     (spec, samples)
 }
 
+/// A take must be whole: waves says loudly when the recorder dropped frames.
+fn assert_nothing_dropped(out: &Outcome) {
+    assert!(
+        !out.stderr.to_lowercase().contains("dropped"),
+        "the recorder dropped frames\n{}",
+        out.describe()
+    );
+}
+
 /// Asserts that `rec` (interleaved stereo) equals the start of `reference` sample for
 /// sample. On a mismatch it says where, and whether the take is the render shifted.
 fn assert_same_samples(rec: &[f32], reference: &[f32]) {
@@ -411,6 +420,7 @@ fn stopped_by(signal: &str) {
         peak > 1.4 && peak <= 1.5 + 1e-4,
         "the recording peaks at {peak}, expected 1.5 (unclipped: the tap is before clipping)"
     );
+    assert_nothing_dropped(&out);
     let reference = w.offline_render("loud.rhai", frames);
     assert_same_samples(&rec, &reference);
 }
@@ -463,6 +473,7 @@ fn the_end_of_the_duration_stops_and_saves() {
         out.wall,
         out.describe()
     );
+    assert_nothing_dropped(&out);
     let reference = w.offline_render("two.rhai", frames);
     assert_same_samples(&rec, &reference);
 }
@@ -596,6 +607,13 @@ fn devices_lists_outputs_and_midi() {
     assert!(
         !outputs.is_empty(),
         "no output device listed before the MIDI section\n{}",
+        out.describe()
+    );
+    assert!(
+        outputs
+            .iter()
+            .any(|l| l.trim_start().starts_with('*') || l.to_lowercase().contains("(default)")),
+        "no output is marked as the default (`* NAME` or `NAME (default)`)\n{}",
         out.describe()
     );
     assert!(

@@ -63,6 +63,16 @@ impl Delay {
     }
 }
 
+impl super::Carry for Delay {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        if self.len != old.len || !super::copy_same(&mut self.line, &old.line) {
+            return false;
+        }
+        self.write = old.write;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

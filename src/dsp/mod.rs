@@ -90,3 +90,21 @@ impl<'a> In<'a> {
         }
     }
 }
+
+/// Hot reload: a node of a new graph takes over the running state of the old node with the
+/// same key (oscillators keep their phase, filters their memory, delays their lines,
+/// envelopes their stage). Runs on the audio thread at the swap, so it only copies into
+/// buffers that already exist; it returns false, copying nothing, when the shapes differ
+/// (another lane count, another delay length).
+pub trait Carry {
+    fn carry_from(&mut self, old: &Self) -> bool;
+}
+
+/// Copies `src` into `dst` when their lengths match.
+pub fn copy_same<T: Copy>(dst: &mut [T], src: &[T]) -> bool {
+    if dst.len() != src.len() {
+        return false;
+    }
+    dst.copy_from_slice(src);
+    true
+}

@@ -117,6 +117,20 @@ fn kellet(b: &mut [f32; 7], w: f32) -> f32 {
     pink * PINK_GAIN
 }
 
+impl super::Carry for White {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        super::copy_same(&mut self.state, &old.state)
+    }
+}
+
+impl super::Carry for Pink {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        self.state.len() == old.state.len()
+            && super::Carry::carry_from(&mut self.white, &old.white)
+            && super::copy_same(&mut self.state, &old.state)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -294,6 +294,7 @@ pub struct Sine {
 }
 
 /// cos/sin(2π·k·inc) for k in 0..BLOCK at the sine's `table_inc`.
+#[derive(Clone, Copy)]
 struct Tables {
     cos_k: [f32; BLOCK],
     sin_k: [f32; BLOCK],
@@ -524,6 +525,35 @@ impl Tri {
                 naive + 8.0 * st.dt * (blamp(t, st) - blamp(t_peak, st))
             },
         );
+    }
+}
+
+impl super::Carry for Sine {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        if !super::copy_same(&mut self.phase, &old.phase) {
+            return false;
+        }
+        *self.tables = *old.tables;
+        self.table_inc = old.table_inc;
+        true
+    }
+}
+
+impl super::Carry for Saw {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        super::copy_same(&mut self.phase, &old.phase)
+    }
+}
+
+impl super::Carry for Pulse {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        super::copy_same(&mut self.phase, &old.phase)
+    }
+}
+
+impl super::Carry for Tri {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        super::copy_same(&mut self.phase, &old.phase)
     }
 }
 

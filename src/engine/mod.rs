@@ -4,11 +4,34 @@
 //! caller asks for, so a device callback of 1, 17 or 4096 frames hears exactly the same
 //! samples. Nothing reachable from `process` allocates, frees, locks, blocks or prints.
 
+pub mod commands;
+
 use crate::dsp::{BLOCK, Ctx};
 use crate::graph::CompiledGraph;
+use commands::{AudioEnds, Command, Swap};
+use ringbuf::traits::{Consumer, Producer};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// The outgoing graph of a swap, still sounding while the new one fades in.
+struct Fade {
+    swap: Box<Swap>,
+    pos: u32,
+    len: u32,
+    /// Equal-power when nothing carried over (uncorrelated signals), equal-amplitude when
+    /// state carried (the two graphs are nearly the same signal).
+    equal_power: bool,
+}
+
+/// Swaps that could not be handed back yet because the garbage queue was full.
+const PARKED: usize = 8;
 
 pub struct Renderer {
-    graph: CompiledGraph,
+    graph: Box<CompiledGraph>,
+    ends: Option<AudioEnds>,
+    fade: Option<Fade>,
+    /// A swap waiting for its beat or bar, with the frame it arrived at.
+    pending: Option<(Box<Swap>, u64)>,
+    parked: [Option<Box<Swap>>; PARKED],
     ctx: Ctx,
     master_gain: f32,
     /// The current block, interleaved stereo, already scaled by the master gain.
@@ -21,7 +44,11 @@ impl Renderer {
     pub fn new(graph: CompiledGraph, sample_rate: f32, master_gain: f32) -> Self {
         let ctx = Ctx::new(sample_rate, graph.tempo_bpm);
         Renderer {
-            graph,
+            graph: Box::new(graph),
+            ends: None,
+            fade: None,
+            pending: None,
+            parked: Default::default(),
             ctx,
             master_gain,
             block: [0.0; 2 * BLOCK],
@@ -46,10 +73,98 @@ impl Renderer {
         }
     }
 
+    /// Connects the command and garbage queues (hot reload).
+    pub fn attach(&mut self, ends: AudioEnds) {
+        self.ends = Some(ends);
+    }
+
+    /// Block boundary: take commands, start a due swap, hand back finished ones.
+    fn commands(&mut self) {
+        let Some(ends) = self.ends.as_mut() else {
+            return;
+        };
+        // Hand back what the garbage queue could not take before.
+        for slot in self.parked.iter_mut() {
+            if let Some(s) = slot.take()
+                && let Err(s) = ends.garbage.try_push(s)
+            {
+                *slot = Some(s);
+            }
+        }
+        while let Some(cmd) = ends.commands.try_pop() {
+            match cmd {
+                Command::MasterGain(g) => self.master_gain = g,
+                Command::Swap(s) => {
+                    // A newer edit replaces one still waiting for its beat.
+                    if let Some((old, _)) = self.pending.take() {
+                        park(&mut self.parked, ends, old);
+                    }
+                    self.pending = Some((s, self.ctx.frame));
+                }
+            }
+        }
+        let due = match &self.pending {
+            Some((s, arrived)) => {
+                let q = s.quantum_frames;
+                q == 0 || self.ctx.frame / q > arrived / q || self.ctx.frame.is_multiple_of(q)
+            }
+            None => false,
+        };
+        if due
+            && self.fade.is_none()
+            && let Some((mut swap, _)) = self.pending.take()
+            && let Some(mut incoming) = swap.graph.take()
+        {
+            let carried = incoming.carry_from(&self.graph, &swap.plan);
+            std::mem::swap(&mut self.graph, &mut incoming);
+            swap.graph = Some(incoming);
+            self.ctx.frames_per_beat = self.ctx.sample_rate as f64 * 60.0 / self.graph.tempo_bpm;
+            ends.stats.carried.store(carried as u64, Relaxed);
+            ends.stats.applied_frame.store(self.ctx.frame, Relaxed);
+            ends.stats.applied_id.store(swap.id, Relaxed);
+            let len = swap.fade_frames;
+            if len == 0 {
+                park(&mut self.parked, ends, swap);
+            } else {
+                self.fade = Some(Fade {
+                    swap,
+                    pos: 0,
+                    len,
+                    equal_power: carried == 0,
+                });
+            }
+        }
+    }
+
     fn render_block(&mut self) {
+        self.commands();
         let mut l = [0.0f32; BLOCK];
         let mut r = [0.0f32; BLOCK];
         self.graph.process_block(&self.ctx, &mut l, &mut r);
+        if let Some(f) = self.fade.as_mut() {
+            let mut ol = [0.0f32; BLOCK];
+            let mut or = [0.0f32; BLOCK];
+            if let Some(old) = f.swap.graph.as_mut() {
+                old.process_block(&self.ctx, &mut ol, &mut or);
+            }
+            for i in 0..BLOCK {
+                let t = ((f.pos as usize + i) as f32 / f.len as f32).min(1.0);
+                let (gn, go) = if f.equal_power {
+                    let a = t * std::f32::consts::FRAC_PI_2;
+                    (a.sin(), a.cos())
+                } else {
+                    (t, 1.0 - t)
+                };
+                l[i] = l[i] * gn + ol[i] * go;
+                r[i] = r[i] * gn + or[i] * go;
+            }
+            f.pos = f.pos.saturating_add(BLOCK as u32);
+            if f.pos >= f.len
+                && let (Some(f), Some(ends)) = (self.fade.take(), self.ends.as_mut())
+            {
+                park(&mut self.parked, ends, f.swap);
+            }
+        }
         let g = self.master_gain;
         for (i, frame) in self.block.chunks_exact_mut(2).enumerate() {
             frame[0] = l[i] * g;
@@ -74,5 +189,18 @@ impl Renderer {
 
     pub fn graph(&self) -> &CompiledGraph {
         &self.graph
+    }
+}
+
+/// Sends a finished swap back to be freed, or parks it if the queue is full; with every
+/// slot taken it is leaked rather than freed here (the control thread drains far faster
+/// than edits arrive, so this does not happen in practice).
+fn park(parked: &mut [Option<Box<Swap>>; PARKED], ends: &mut AudioEnds, swap: Box<Swap>) {
+    let Err(swap) = ends.garbage.try_push(swap) else {
+        return;
+    };
+    match parked.iter_mut().find(|s| s.is_none()) {
+        Some(slot) => *slot = Some(swap),
+        None => std::mem::forget(swap),
     }
 }

@@ -333,6 +333,53 @@ impl CompiledGraph {
         right.copy_from_slice(&input(bufs, &self.out[1]).data[..BLOCK]);
     }
 
+    /// Which running nodes each node of this graph takes its state from: pairs of (op here,
+    /// op in the graph with `old_keys`), matched by stable key. Computed on the control thread.
+    pub fn carry_plan(&self, old_keys: &[String]) -> Vec<(u32, u32)> {
+        let old: HashMap<&str, usize> = old_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        self.keys
+            .iter()
+            .enumerate()
+            .filter_map(|(j, k)| old.get(k.as_str()).map(|&i| (j as u32, i as u32)))
+            .collect()
+    }
+
+    /// Copies running state from `old` along `plan`; returns how many nodes carried.
+    /// Audio thread: only copies into existing buffers.
+    pub fn carry_from(&mut self, old: &CompiledGraph, plan: &[(u32, u32)]) -> usize {
+        use crate::dsp::Carry;
+        let mut carried = 0;
+        for &(j, i) in plan {
+            let (Some(new), Some(old)) = (self.ops.get_mut(j as usize), old.ops.get(i as usize))
+            else {
+                continue;
+            };
+            let ok = match (&mut new.dsp, &old.dsp) {
+                (Dsp::Sine(a), Dsp::Sine(b)) => a.carry_from(b),
+                (Dsp::Saw(a), Dsp::Saw(b)) => a.carry_from(b),
+                (Dsp::Pulse(a), Dsp::Pulse(b)) => a.carry_from(b),
+                (Dsp::Tri(a), Dsp::Tri(b)) => a.carry_from(b),
+                (Dsp::White(a), Dsp::White(b)) => a.carry_from(b),
+                (Dsp::Pink(a), Dsp::Pink(b)) => a.carry_from(b),
+                (Dsp::Line(a), Dsp::Line(b)) => a.carry_from(b),
+                (Dsp::Adsr(a), Dsp::Adsr(b)) => a.carry_from(b),
+                (Dsp::Perc(a), Dsp::Perc(b)) => a.carry_from(b),
+                (Dsp::Metro(a), Dsp::Metro(b)) => a.carry_from(b),
+                (Dsp::Smooth(a), Dsp::Smooth(b)) => a.carry_from(b),
+                (Dsp::Svf(a), Dsp::Svf(b)) => a.carry_from(b),
+                (Dsp::Ladder(a), Dsp::Ladder(b)) => a.carry_from(b),
+                (Dsp::Delay(a), Dsp::Delay(b)) => a.carry_from(b),
+                _ => false,
+            };
+            carried += usize::from(ok);
+        }
+        carried
+    }
+
     /// Number of DSP operations per block (for stats and tests).
     pub fn len(&self) -> usize {
         self.ops.len()

@@ -164,6 +164,8 @@ pub struct GraphSpec {
     pub tempo_bpm: f64,
     /// Seconds, when the script sets one.
     pub duration: Option<f64>,
+    /// Beats an edit waits for before it is heard (`reload_at`): 1 = next beat, 4 = next bar.
+    pub reload_beats: Option<f64>,
 }
 
 impl GraphSpec {

@@ -25,13 +25,55 @@ pub struct PlayStats {
     pub nonfinite: AtomicU64,
     /// Highest callback time in thousandths of its time budget since last read.
     pub load_permille: AtomicU32,
-    /// Stream errors reported by the host (underruns and the like).
+    /// Buffer under/overruns reported by the host.
     pub xruns: AtomicU64,
+    /// Other stream errors reported by the host, and the kind of the last one.
+    pub errors: AtomicU64,
+    pub last_error: AtomicU32,
     /// Set by the audio thread once the piece (with its tail) has been fully delivered.
     pub finished: AtomicBool,
 }
 
+/// Stream error kinds as numbers, so the error callback can store the last one in an atomic.
+const ERROR_KINDS: [cpal::ErrorKind; 16] = {
+    use cpal::ErrorKind::*;
+    [
+        Other,
+        DeviceBusy,
+        DeviceChanged,
+        DeviceNotAvailable,
+        HostUnavailable,
+        InvalidInput,
+        PermissionDenied,
+        RealtimeDenied,
+        ResourceExhausted,
+        StreamInvalidated,
+        UnsupportedConfig,
+        UnsupportedOperation,
+        Xrun,
+        BackendError,
+        Other,
+        Other,
+    ]
+};
+
 impl PlayStats {
+    /// Counts a stream error (called from the host's error callback; no allocation).
+    pub fn stream_error(&self, kind: cpal::ErrorKind) {
+        if kind == cpal::ErrorKind::Xrun {
+            self.xruns.fetch_add(1, Relaxed);
+            return;
+        }
+        self.errors.fetch_add(1, Relaxed);
+        let code = ERROR_KINDS.iter().position(|k| *k == kind).unwrap_or(0);
+        self.last_error.store(code as u32, Relaxed);
+    }
+
+    /// The kind of the last non-xrun stream error, for the report after the run.
+    pub fn last_error_kind(&self) -> cpal::ErrorKind {
+        ERROR_KINDS[self.last_error.load(Relaxed) as usize % ERROR_KINDS.len()]
+    }
+
     /// Reads and resets the peak of one side.
     pub fn take_peak(&self, side: usize) -> f32 {
         f32::from_bits(self.peak[side].swap(0, Relaxed))

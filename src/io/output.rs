@@ -127,7 +127,7 @@ pub fn start(
 ) -> Result<cpal::Stream, String> {
     let channels = choice.config.channels as usize;
     let on_error = move |e: cpal::Error| {
-        stats.xruns.fetch_add(1, Relaxed);
+        stats.stream_error(e.kind());
         if matches!(e.kind(), cpal::ErrorKind::DeviceNotAvailable) {
             stop.store(true, Relaxed);
         }
@@ -171,26 +171,33 @@ pub fn start(
 /// Lines for `waves devices`: outputs with the default marked.
 pub fn list_outputs() -> Vec<String> {
     let host = host();
-    let default = host.default_output_device().map(|d| device_name(&d));
-    let mut lines = vec![format!("Audio outputs ({} host):", host.id().name())];
+    let id_of = |d: &cpal::Device| d.id().map(|i| i.to_string()).unwrap_or_default();
+    let default = host.default_output_device();
+    let default_id = default.as_ref().map(id_of);
+    let mut lines = vec![format!(
+        "Audio outputs ({} host; * = default, pick one with --device PART-OF-NAME):",
+        host.id().name()
+    )];
+    let mut marked = false;
     match host.output_devices() {
         Ok(devs) => {
             let mut any = false;
             for d in devs {
                 any = true;
-                let name = device_name(&d);
-                let mark = if Some(&name) == default.as_ref() {
-                    "*"
-                } else {
-                    " "
-                };
-                lines.push(format!("  {mark} {name}"));
+                let id = id_of(&d);
+                let is_default = Some(&id) == default_id.as_ref();
+                marked |= is_default;
+                let mark = if is_default { "*" } else { " " };
+                lines.push(format!("  {mark} {} [{id}]", device_name(&d)));
             }
             if !any {
                 lines.push("    (none)".into());
             }
         }
         Err(e) => lines.push(format!("    cannot list outputs: {e}")),
+    }
+    if let (false, Some(d)) = (marked, default.as_ref()) {
+        lines.push(format!("  * {} [{}]", device_name(d), id_of(d)));
     }
     lines
 }

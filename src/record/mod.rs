@@ -1,5 +1,6 @@
 //! Writing audio to disk: WAV files written whole or not at all; control/spooler threads.
 
+pub mod cue;
 pub mod naming;
 pub mod spool;
 pub mod tap;

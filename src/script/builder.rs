@@ -53,6 +53,7 @@ pub struct Builder {
     pub nodes: Vec<NodeSpec>,
     pub tempo_bpm: f64,
     pub duration: Option<f64>,
+    pub reload_beats: Option<f64>,
     /// Lanes of the `poly` instrument being built, if any.
     pub poly_lanes: Option<u32>,
     pub sample_rate: f64,
@@ -64,6 +65,7 @@ impl Builder {
             nodes: Vec::new(),
             tempo_bpm: 120.0,
             duration: None,
+            reload_beats: None,
             poly_lanes: None,
             sample_rate,
         }
@@ -163,6 +165,7 @@ impl Builder {
             out: [Input::Port(out.ch[0]), Input::Port(out.ch[1])],
             tempo_bpm: self.tempo_bpm,
             duration: self.duration,
+            reload_beats: self.reload_beats,
         }
     }
 

@@ -1,0 +1,145 @@
+//! Hot reload on the control thread: recompiles what was edited, sends the finished graph
+//! to the audio thread, frees the graphs it hands back, and keeps the reload log (including
+//! the recording's cue markers).
+
+use crate::config::{self, Config};
+use crate::engine::commands::{Command, Control, Swap};
+use crate::graph;
+use crate::script;
+use ringbuf::traits::{Consumer, Producer};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// A reload that reached the audio thread: where it landed, for the recording's markers.
+#[derive(Clone, Debug)]
+pub struct Applied {
+    pub frame: u64,
+    pub label: String,
+}
+
+pub struct Live {
+    file: PathBuf,
+    sample_rate: u32,
+    control: Control,
+    /// Keys of the graph most recently sent (what the next one carries state from).
+    keys: Vec<String>,
+    /// Script and imported files of the last good compile.
+    pub files: Vec<PathBuf>,
+    next_id: u64,
+    /// Swaps sent and not yet applied: id, when the edit was seen, label.
+    in_flight: Vec<(u64, Instant, String)>,
+    pub applied: Vec<Applied>,
+    /// Save-to-swap latencies in milliseconds (for the figures in README.md).
+    pub latencies_ms: Vec<f64>,
+    /// Short status for the status line.
+    pub last: Option<String>,
+}
+
+impl Live {
+    pub fn new(
+        file: &Path,
+        sample_rate: u32,
+        control: Control,
+        keys: Vec<String>,
+        files: Vec<PathBuf>,
+    ) -> Self {
+        Live {
+            file: file.to_path_buf(),
+            sample_rate,
+            control,
+            keys,
+            files,
+            next_id: 1,
+            in_flight: Vec::new(),
+            applied: Vec::new(),
+            latencies_ms: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// Reacts to edited files; returns lines for the log.
+    pub fn reload(&mut self, changed: &[PathBuf], cfg: &Config, seen: Instant) -> Vec<String> {
+        let label = changed
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !self.file.exists() {
+            self.last = Some(format!("✗ {} is gone", self.file.display()));
+            return vec![format!(
+                "{} was deleted or moved; the current sound keeps playing",
+                self.file.display()
+            )];
+        }
+        let compiled = match script::compile_file(&self.file, self.sample_rate as f64) {
+            Ok(c) => c,
+            Err(d) => {
+                self.last = Some(format!("✗ error at {}", d.location()));
+                let mut out = d.render(None);
+                out.push_str("the previous version keeps playing");
+                return vec![out];
+            }
+        };
+        let graph = graph::compile(&compiled.spec, self.sample_rate as f32);
+        let plan = graph.carry_plan(&self.keys);
+        let keys = graph.keys.clone();
+        let beats = compiled
+            .spec
+            .reload_beats
+            .or_else(|| config::quantize_beats(&cfg.reload_quantize))
+            .unwrap_or(0.0);
+        let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
+        let id = self.next_id;
+        self.next_id += 1;
+        let swap = Swap {
+            graph: Some(Box::new(graph)),
+            plan,
+            fade_frames: (cfg.crossfade_ms / 1000.0 * self.sample_rate as f64).round() as u32,
+            quantum_frames: (beats * frames_per_beat).round() as u64,
+            id,
+        };
+        if let Err(Command::Swap(_)) = self
+            .control
+            .commands
+            .try_push(Command::Swap(Box::new(swap)))
+        {
+            self.last = Some("✗ reload queue full".into());
+            return vec!["the audio thread is not taking edits (queue full); try again".into()];
+        }
+        self.keys = keys;
+        self.files = compiled.files;
+        self.in_flight.push((id, seen, label));
+        Vec::new()
+    }
+
+    /// Sets the master gain on the audio thread.
+    pub fn master_gain(&mut self, g: f32) {
+        let _ = self.control.commands.try_push(Command::MasterGain(g));
+    }
+
+    /// Frees returned graphs and reports swaps that landed; returns lines for the log.
+    pub fn tick(&mut self) -> Vec<String> {
+        while let Some(done) = self.control.garbage.try_pop() {
+            drop(done);
+        }
+        let (id, frame) = self.control.stats.applied();
+        let mut lines = Vec::new();
+        while let Some(pos) = self.in_flight.iter().position(|(i, _, _)| *i <= id) {
+            let (i, seen, label) = self.in_flight.remove(pos);
+            if i < id {
+                // Replaced by a newer edit before it was heard.
+                continue;
+            }
+            let ms = seen.elapsed().as_secs_f64() * 1000.0;
+            self.latencies_ms.push(ms);
+            self.last = Some(format!("✓ reloaded in {ms:.1} ms"));
+            lines.push(format!(
+                "✓ reloaded {label} in {ms:.1} ms (at {:.3} s)",
+                frame as f64 / self.sample_rate as f64
+            ));
+            self.applied.push(Applied { frame, label });
+        }
+        lines
+    }
+}
