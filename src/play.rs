@@ -119,7 +119,7 @@ pub fn play(
         }
     };
     let buffer = match choice.config.buffer_size {
-        cpal::BufferSize::Fixed(n) => format!("{n} frames"),
+        cpal::BufferSize::Fixed(n) => format!("{n}-frame buffer requested"),
         cpal::BufferSize::Default => "default buffer".into(),
     };
     eprintln!(

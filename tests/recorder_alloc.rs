@@ -178,4 +178,81 @@ fn tap_push_never_allocates() {
     assert_eq!(FREES.load(Ordering::SeqCst), 0, "the callback freed");
     drop(cb);
     drop(spooler);
+
+    // 4. Hot reload: 100 swaps (with crossfades, state carried, some quantized to a beat)
+    // and master-gain changes, while odd-sized callbacks run. Graphs are built and freed on
+    // this thread only while disarmed, as the control thread would.
+    use ringbuf::traits::{Consumer, Producer};
+    use waves::engine::commands::{self, Command, Swap};
+    let versions: Vec<String> = (0..100)
+        .map(|i| {
+            format!(
+                "tempo(120);\nlet v = poly(3, |v| saw(midi(v.index * 5 + {})).lpf(700 + {i} * 10, 2) * perc(metro(0.5), 0.001, 0.2));\n(v + sine({}).id(\"lfo\") * 0.1).delay(0.05, 0.3) * 0.5",
+                40 + i % 12,
+                200 + i
+            )
+        })
+        .collect();
+    let compile = |src: &str| {
+        let c = compile_source(src, "v.rhai", Path::new("."), 48000.0).unwrap();
+        graph::compile(&c.spec, 48000.0)
+    };
+    let first = compile(&versions[0]);
+    let mut keys = first.keys.clone();
+    let mut renderer = Renderer::new(first, 48000.0, 0.8);
+    let (mut control, ends) = commands::channel();
+    renderer.attach(ends);
+    let mut out = vec![0.0f32; 2 * 5000];
+    let mut freed = 0;
+    for (i, src) in versions.iter().enumerate().skip(1) {
+        let g = compile(src);
+        let plan = g.carry_plan(&keys);
+        keys = g.keys.clone();
+        let swap = Swap {
+            graph: Some(Box::new(g)),
+            plan,
+            fade_frames: if i % 3 == 0 { 0 } else { 1440 },
+            quantum_frames: if i % 10 == 0 { 24_000 } else { 0 },
+            id: i as u64,
+        };
+        assert!(
+            control
+                .commands
+                .try_push(Command::Swap(Box::new(swap)))
+                .is_ok()
+        );
+        assert!(
+            control
+                .commands
+                .try_push(Command::MasterGain(0.5 + (i % 5) as f32 * 0.1))
+                .is_ok()
+        );
+        arm(true);
+        for k in 0..8 {
+            let n = buffers[(i + k) % buffers.len()];
+            renderer.process(&mut out[..n * 2]);
+        }
+        arm(false);
+        while let Some(done) = control.garbage.try_pop() {
+            drop(done);
+            freed += 1;
+        }
+    }
+    assert!(out.iter().all(|v| v.is_finite()));
+    assert!(
+        control.stats.applied().0 >= 90,
+        "swaps applied: {:?}",
+        control.stats.applied()
+    );
+    assert!(freed >= 80, "old graphs handed back: {freed}");
+    assert_eq!(
+        ALLOCS.load(Ordering::SeqCst),
+        0,
+        "swapping allocated on the audio thread"
+    );
+    assert_eq!(
+        FREES.load(Ordering::SeqCst),
+        0,
+        "swapping freed on the audio thread"
+    );
 }

@@ -60,6 +60,11 @@ const ERROR_KINDS: [cpal::ErrorKind; 16] = {
 impl PlayStats {
     /// Counts a stream error (called from the host's error callback; no allocation).
     pub fn stream_error(&self, kind: cpal::ErrorKind) {
+        // Before the first callback some hosts (ALSA's PulseAudio plugin) report an error on
+        // every pass of a busy start-up loop; nothing was played yet, so nothing was lost.
+        if self.frames.load(Relaxed) == 0 {
+            return;
+        }
         if kind == cpal::ErrorKind::Xrun {
             self.xruns.fetch_add(1, Relaxed);
             return;
