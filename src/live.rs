@@ -4,9 +4,10 @@
 
 use crate::config::{self, Config};
 use crate::engine::commands::{Command, Control, Swap};
-use crate::graph;
+use crate::graph::{self, GraphSpec, ParamSlot};
 use crate::script;
-use ringbuf::traits::{Consumer, Producer};
+use ringbuf::traits::{Consumer, Observer, Producer};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -23,6 +24,9 @@ pub struct Live {
     control: Control,
     /// Keys of the graph most recently sent (what the next one carries state from).
     keys: Vec<String>,
+    /// Spec and parameter slots of that graph, for edits that only change numbers.
+    spec: GraphSpec,
+    params: HashMap<(u32, u32), ParamSlot>,
     /// Script and imported files of the last good compile.
     pub files: Vec<PathBuf>,
     next_id: u64,
@@ -40,14 +44,16 @@ impl Live {
         file: &Path,
         sample_rate: u32,
         control: Control,
-        keys: Vec<String>,
+        playing: (&GraphSpec, &graph::CompiledGraph),
         files: Vec<PathBuf>,
     ) -> Self {
         Live {
             file: file.to_path_buf(),
             sample_rate,
             control,
-            keys,
+            keys: playing.1.keys.clone(),
+            spec: playing.0.clone(),
+            params: playing.1.params.clone(),
             files,
             next_id: 1,
             in_flight: Vec::new(),
@@ -81,6 +87,43 @@ impl Live {
                 return vec![out];
             }
         };
+        let fade_frames = (cfg.crossfade_ms / 1000.0 * self.sample_rate as f64).round() as u32;
+        let id = self.next_id;
+        // Only numbers changed: glide them in place, no rebuild (not while a rebuilt graph is
+        // still on its way, whose slots the audio thread does not have yet).
+        if self.in_flight.is_empty() {
+            if let Some(changes) = graph::param_changes(&self.spec, &compiled.spec) {
+                if changes.is_empty() {
+                    self.files = compiled.files;
+                    return vec![format!("{label}: saved, the sound is unchanged")];
+                }
+                let slots: Option<Vec<_>> = changes
+                    .iter()
+                    .map(|(at, v)| self.params.get(at).map(|s| (*s, *v)))
+                    .collect();
+                if let Some(slots) = slots {
+                    if self.control.commands.vacant_len() > slots.len() + 1 {
+                        for (slot, value) in slots {
+                            let _ = self.control.commands.try_push(Command::Param {
+                                slot,
+                                value,
+                                frames: fade_frames.max(1),
+                            });
+                        }
+                        let _ = self.control.commands.try_push(Command::Mark(id));
+                        self.next_id += 1;
+                        self.spec = compiled.spec;
+                        self.files = compiled.files;
+                        self.in_flight.push((
+                            id,
+                            seen,
+                            format!("{label} ({} numbers)", changes.len()),
+                        ));
+                        return Vec::new();
+                    }
+                }
+            }
+        }
         let graph = graph::compile(&compiled.spec, self.sample_rate as f32);
         let plan = graph.carry_plan(&self.keys);
         let keys = graph.keys.clone();
@@ -90,12 +133,12 @@ impl Live {
             .or_else(|| config::quantize_beats(&cfg.reload_quantize))
             .unwrap_or(0.0);
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
-        let id = self.next_id;
         self.next_id += 1;
+        let params = graph.params.clone();
         let swap = Swap {
             graph: Some(Box::new(graph)),
             plan,
-            fade_frames: (cfg.crossfade_ms / 1000.0 * self.sample_rate as f64).round() as u32,
+            fade_frames,
             quantum_frames: (beats * frames_per_beat).round() as u64,
             id,
         };
@@ -108,6 +151,8 @@ impl Live {
             return vec!["the audio thread is not taking edits (queue full); try again".into()];
         }
         self.keys = keys;
+        self.params = params;
+        self.spec = compiled.spec;
         self.files = compiled.files;
         self.in_flight.push((id, seen, label));
         Vec::new()

@@ -79,7 +79,7 @@ pub fn play(
     let end = seconds.map(|s| ((s + cfg.release_tail) * sr as f64).round() as u64);
     let graph = graph::compile(&spec, sr as f32);
     let (control, ends) = commands::channel();
-    let mut live = Live::new(file, sr, control, graph.keys.clone(), compiled.files);
+    let mut live = Live::new(file, sr, control, (&spec, &graph), compiled.files);
     let mut renderer = Renderer::new(graph, sr as f32, cfg.master_gain as f32);
     renderer.attach(ends);
     let mut cfg = cfg.clone();

@@ -27,7 +27,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 /// Quiet time after the last event on a file before it is examined.
-pub const DEBOUNCE: Duration = Duration::from_millis(50);
+pub const DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// What was last seen of a watched file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -148,3 +148,46 @@ fn a_quantized_swap_lands_on_the_bar() {
     left(&mut r, 90_000);
     assert_eq!(control.stats.applied().1, 96_000);
 }
+
+#[test]
+fn an_edit_of_numbers_only_glides_in_place() {
+    let a = "sine(220) * 0.5";
+    let b = "sine(220) * 0.25";
+    let ca = compile_source(a, "t.rhai", Path::new("."), SR as f64).unwrap();
+    let cb = compile_source(b, "t.rhai", Path::new("."), SR as f64).unwrap();
+    let changes = graph::param_changes(&ca.spec, &cb.spec).expect("only numbers changed");
+    assert_eq!(changes.len(), 1);
+    assert!(
+        graph::param_changes(
+            &ca.spec,
+            &compile_source("saw(220) * 0.25", "t.rhai", Path::new("."), SR as f64)
+                .unwrap()
+                .spec
+        )
+        .is_none(),
+        "another oscillator is not a parameter edit"
+    );
+    let (mut r, mut control, _) = start(a);
+    let g = compile(a);
+    let slot = g.params[&changes[0].0];
+    let mut v = left(&mut r, 4_800);
+    assert!(
+        control
+            .commands
+            .try_push(Command::Param {
+                slot,
+                value: changes[0].1,
+                frames: 1_440
+            })
+            .is_ok()
+    );
+    assert!(control.commands.try_push(Command::Mark(7)).is_ok());
+    v.extend(left(&mut r, 9_600));
+    assert_eq!(control.stats.applied().0, 7);
+    let peak = |s: &[f32]| s.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    assert!((peak(&v[..4_800]) - 0.5).abs() < 1e-3);
+    assert!((peak(&v[4_800 + 2_000..]) - 0.25).abs() < 1e-3);
+    // A glide, not a step: no jump beyond the sine's own slope.
+    let bound = 2.0 * std::f32::consts::PI * 220.0 * 0.5 / SR * 1.01;
+    assert!(max_step(&v) <= bound, "{} > {bound}", max_step(&v));
+}

@@ -27,6 +27,14 @@ pub struct Swap {
 pub enum Command {
     Swap(Box<Swap>),
     MasterGain(f32),
+    /// A number of the playing graph glides to a new value over `frames`.
+    Param {
+        slot: crate::graph::ParamSlot,
+        value: f32,
+        frames: u32,
+    },
+    /// Reports `id` as applied (closes a batch of parameter updates).
+    Mark(u64),
 }
 
 /// What the audio thread reports about swaps, lock-free.

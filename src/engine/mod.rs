@@ -94,6 +94,15 @@ impl Renderer {
         while let Some(cmd) = ends.commands.try_pop() {
             match cmd {
                 Command::MasterGain(g) => self.master_gain = g,
+                Command::Param {
+                    slot,
+                    value,
+                    frames,
+                } => self.graph.set_param(slot, value, frames),
+                Command::Mark(id) => {
+                    ends.stats.applied_frame.store(self.ctx.frame, Relaxed);
+                    ends.stats.applied_id.store(id, Relaxed);
+                }
                 Command::Swap(s) => {
                     // A newer edit replaces one still waiting for its beat.
                     if let Some((old, _)) = self.pending.take() {

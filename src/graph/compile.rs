@@ -56,8 +56,33 @@ struct Op {
     out: usize,
 }
 
+/// Where a number in the script lives in a compiled graph, so an edit that only changes
+/// numbers can update it in place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSlot {
+    pub op: u32,
+    pub input: u32,
+    pub buf: u32,
+}
+
+/// A parameter gliding to a new value over a few blocks (no zipper noise, no click).
+#[derive(Clone, Copy, Debug)]
+struct Ramp {
+    slot: ParamSlot,
+    from: f32,
+    to: f32,
+    pos: u32,
+    len: u32,
+}
+
+/// Parameter glides that can run at once; more start without a glide.
+const MAX_RAMPS: usize = 64;
+
 /// A graph ready to run: nodes in dependency order, every buffer allocated up front.
 pub struct CompiledGraph {
+    /// Numbers of the script by (node, input) of the spec, for parameter-only edits.
+    pub params: HashMap<(u32, u32), ParamSlot>,
+    ramps: [Option<Ramp>; MAX_RAMPS],
     bufs: Vec<Vec<f32>>,
     ops: Vec<Op>,
     /// (source, buffer of the feedback node): copied after each block so the loop reads
@@ -126,6 +151,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     };
 
     let mut ops = Vec::new();
+    let mut params = HashMap::new();
     let mut feedback = Vec::new();
     let mut keys = Vec::new();
     for &n in &order {
@@ -142,6 +168,18 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             continue;
         }
         let ins: Vec<InRef> = node.inputs.iter().map(|i| in_ref(&mut bufs, i)).collect();
+        for (k, (inp, r)) in node.inputs.iter().zip(&ins).enumerate() {
+            if let Input::Const(_) = inp {
+                params.insert(
+                    (n as u32, k as u32),
+                    ParamSlot {
+                        op: ops.len() as u32,
+                        input: k as u32,
+                        buf: r.buf,
+                    },
+                );
+            }
+        }
         let konst = |i: usize| match node.inputs.get(i) {
             Some(Input::Const(v)) => Some(*v),
             _ => None,
@@ -188,6 +226,8 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     }
     let out = spec.out.map(|o| in_ref(&mut bufs, &o));
     CompiledGraph {
+        params,
+        ramps: [None; MAX_RAMPS],
         bufs,
         ops,
         feedback,
@@ -313,8 +353,68 @@ fn schedule(spec: &GraphSpec) -> Vec<usize> {
 }
 
 impl CompiledGraph {
+    /// Starts gliding a parameter to `value` over `frames` (audio thread, no allocation).
+    pub fn set_param(&mut self, slot: ParamSlot, value: f32, frames: u32) {
+        let Some(r) = self
+            .ops
+            .get_mut(slot.op as usize)
+            .and_then(|op| op.ins.get_mut(slot.input as usize))
+        else {
+            return;
+        };
+        if r.buf != slot.buf {
+            return;
+        }
+        let from = r.konst.unwrap_or(self.bufs[slot.buf as usize][BLOCK - 1]);
+        // A glide already running on this slot is replaced, starting where it is.
+        let free = self
+            .ramps
+            .iter()
+            .position(|x| x.is_some_and(|x| x.slot == slot))
+            .or_else(|| self.ramps.iter().position(Option::is_none));
+        match free {
+            Some(i) if frames > 0 => {
+                self.ramps[i] = Some(Ramp {
+                    slot,
+                    from,
+                    to: value,
+                    pos: 0,
+                    len: frames,
+                })
+            }
+            _ => {
+                self.bufs[slot.buf as usize].fill(value);
+                r.konst = Some(value);
+            }
+        }
+    }
+
+    /// Writes this block's values of every gliding parameter.
+    fn advance_ramps(&mut self) {
+        for slot in self.ramps.iter_mut() {
+            let Some(ramp) = slot.as_mut() else {
+                continue;
+            };
+            let buf = &mut self.bufs[ramp.slot.buf as usize];
+            let r = &mut self.ops[ramp.slot.op as usize].ins[ramp.slot.input as usize];
+            if ramp.pos >= ramp.len {
+                buf.fill(ramp.to);
+                r.konst = Some(ramp.to);
+                *slot = None;
+                continue;
+            }
+            for (i, v) in buf.iter_mut().enumerate() {
+                let t = ((ramp.pos as usize + i) as f32 / ramp.len as f32).min(1.0);
+                *v = ramp.from + (ramp.to - ramp.from) * t;
+            }
+            r.konst = None;
+            ramp.pos = ramp.pos.saturating_add(BLOCK as u32);
+        }
+    }
+
     /// Renders one block into `left` and `right`. Never allocates: every buffer exists.
     pub fn process_block(&mut self, ctx: &Ctx, left: &mut [f32], right: &mut [f32]) {
+        self.advance_ramps();
         let bufs = &mut self.bufs;
         for op in &mut self.ops {
             // Taking the output buffer out lets every input be borrowed from `bufs` while

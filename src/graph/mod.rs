@@ -8,7 +8,7 @@ mod compile;
 mod keys;
 mod validate;
 
-pub use compile::{CompiledGraph, compile};
+pub use compile::{CompiledGraph, ParamSlot, compile};
 pub use keys::assign_keys;
 pub use validate::{GraphError, MAX_NODES, validate};
 
@@ -172,4 +172,38 @@ impl GraphSpec {
     pub fn node(&self, p: PortRef) -> &NodeSpec {
         &self.nodes[p.node as usize]
     }
+}
+
+/// The numbers that differ between two specs of the same shape, as ((node, input), new
+/// value); `None` when anything but numbers changed (then the graph must be rebuilt).
+pub fn param_changes(old: &GraphSpec, new: &GraphSpec) -> Option<Vec<((u32, u32), f32)>> {
+    if old.nodes.len() != new.nodes.len()
+        || old.out != new.out
+        || old.tempo_bpm != new.tempo_bpm
+        || old.duration != new.duration
+        || old.reload_beats != new.reload_beats
+    {
+        return None;
+    }
+    let mut changes = Vec::new();
+    for (n, (a, b)) in old.nodes.iter().zip(&new.nodes).enumerate() {
+        if a.kind != b.kind
+            || a.lanes != b.lanes
+            || a.id != b.id
+            || a.inputs.len() != b.inputs.len()
+        {
+            return None;
+        }
+        for (k, (x, y)) in a.inputs.iter().zip(&b.inputs).enumerate() {
+            match (x, y) {
+                (Input::Const(u), Input::Const(v)) if u != v => {
+                    changes.push(((n as u32, k as u32), *v))
+                }
+                (Input::Const(_), Input::Const(_)) => {}
+                (Input::Port(p), Input::Port(q)) if p == q => {}
+                _ => return None,
+            }
+        }
+    }
+    Some(changes)
 }
