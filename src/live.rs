@@ -91,37 +91,34 @@ impl Live {
         let id = self.next_id;
         // Only numbers changed: glide them in place, no rebuild (not while a rebuilt graph is
         // still on its way, whose slots the audio thread does not have yet).
-        if self.in_flight.is_empty() {
-            if let Some(changes) = graph::param_changes(&self.spec, &compiled.spec) {
-                if changes.is_empty() {
-                    self.files = compiled.files;
-                    return vec![format!("{label}: saved, the sound is unchanged")];
+        if self.in_flight.is_empty()
+            && let Some(changes) = graph::param_changes(&self.spec, &compiled.spec)
+        {
+            if changes.is_empty() {
+                self.files = compiled.files;
+                return vec![format!("{label}: saved, the sound is unchanged")];
+            }
+            let slots: Option<Vec<_>> = changes
+                .iter()
+                .map(|(at, v)| self.params.get(at).map(|s| (*s, *v)))
+                .collect();
+            if let Some(slots) = slots
+                && self.control.commands.vacant_len() > slots.len() + 1
+            {
+                for (slot, value) in slots {
+                    let _ = self.control.commands.try_push(Command::Param {
+                        slot,
+                        value,
+                        frames: fade_frames.max(1),
+                    });
                 }
-                let slots: Option<Vec<_>> = changes
-                    .iter()
-                    .map(|(at, v)| self.params.get(at).map(|s| (*s, *v)))
-                    .collect();
-                if let Some(slots) = slots {
-                    if self.control.commands.vacant_len() > slots.len() + 1 {
-                        for (slot, value) in slots {
-                            let _ = self.control.commands.try_push(Command::Param {
-                                slot,
-                                value,
-                                frames: fade_frames.max(1),
-                            });
-                        }
-                        let _ = self.control.commands.try_push(Command::Mark(id));
-                        self.next_id += 1;
-                        self.spec = compiled.spec;
-                        self.files = compiled.files;
-                        self.in_flight.push((
-                            id,
-                            seen,
-                            format!("{label} ({} numbers)", changes.len()),
-                        ));
-                        return Vec::new();
-                    }
-                }
+                let _ = self.control.commands.try_push(Command::Mark(id));
+                self.next_id += 1;
+                self.spec = compiled.spec;
+                self.files = compiled.files;
+                self.in_flight
+                    .push((id, seen, format!("{label} ({} numbers)", changes.len())));
+                return Vec::new();
             }
         }
         let graph = graph::compile(&compiled.spec, self.sample_rate as f32);

@@ -27,7 +27,7 @@ use notify::event::{AccessKind, AccessMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 /// Quiet time after the last event on a file before it is examined.
-pub const DEBOUNCE: Duration = Duration::from_millis(20);
+pub const DEBOUNCE: Duration = Duration::from_millis(10);
 
 /// What was last seen of a watched file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -445,13 +445,13 @@ mod tests {
         let x = t.file("x.rhai");
         write_in_place(&x, "sine(220)");
         let mut w = Watcher::new(std::slice::from_ref(&x)).expect("watcher");
-        // 10 writes 3 ms apart (spinning, as sleeps may overshoot on a busy machine).
+        // 10 writes 1 ms apart (spinning, as sleeps may overshoot on a busy machine).
         let start = Instant::now();
         let mut during = Vec::new();
         let mut last = start;
         let mut widest = Duration::ZERO;
         for i in 0..10u32 {
-            while start.elapsed() < Duration::from_millis(3) * i {
+            while start.elapsed() < Duration::from_millis(1) * i {
                 std::thread::yield_now();
             }
             write_in_place(&x, &format!("sine({})", 400 + i));
@@ -461,7 +461,7 @@ mod tests {
         }
         let burst = start.elapsed();
         assert!(
-            widest < DEBOUNCE / 2,
+            widest < DEBOUNCE * 3 / 4,
             "writes {widest:?} apart (burst {burst:?}): too slow to test coalescing"
         );
         assert!(during.is_empty(), "reported during the burst: {during:?}");
@@ -560,7 +560,7 @@ mod tests {
 
         // A change not yet reported survives a set_files that keeps the file.
         write_in_place(&y, "sine(334)");
-        sleep(Duration::from_millis(10));
+        sleep(DEBOUNCE / 3);
         assert!(w.poll().is_empty(), "reported before the debounce");
         w.set_files(&[x.clone(), y.clone()]);
         assert_eq!(wait_report(&mut w).0, vec![y.clone()]);
