@@ -3,7 +3,6 @@
 //! time, and memory after 1 and after 1000 reloads. Run: `cargo bench --bench reload`.
 
 use ringbuf::traits::{Consumer, Producer};
-use std::path::Path;
 use std::time::{Duration, Instant};
 use waves::engine::Renderer;
 use waves::engine::commands::{self, Command, Swap};
@@ -17,7 +16,7 @@ const SR: f32 = 48_000.0;
 fn script(v: usize) -> String {
     let mut s = String::from("tempo(120);\nlet parts = [];\n");
     for i in 0..196 {
-        let extra = if v % 4 == 0 && i == 0 {
+        let extra = if v.is_multiple_of(4) && i == 0 {
             ".lpf(3000)"
         } else {
             ""

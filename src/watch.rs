@@ -341,7 +341,7 @@ mod tests {
 
     const TIMEOUT: Duration = Duration::from_secs(2);
     /// How long "nothing is reported" is checked for: events arrive within a few ms and the
-    /// debounce is 50 ms, so this is ample.
+    /// debounce is 10 ms, so this is ample.
     const QUIET: Duration = Duration::from_millis(300);
 
     /// Polls until something is reported (up to `TIMEOUT`); returns it and the time taken.
