@@ -91,7 +91,14 @@ impl Live {
         let id = self.next_id;
         // Only numbers changed: glide them in place, no rebuild (not while a rebuilt graph is
         // still on its way, whose slots the audio thread does not have yet).
-        if self.in_flight.is_empty()
+        let beats = compiled
+            .spec
+            .reload_beats
+            .or_else(|| config::quantize_beats(&cfg.reload_quantize))
+            .unwrap_or(0.0);
+        // A quantized edit waits for its beat as a swap; glides start at once.
+        if beats == 0.0
+            && self.in_flight.is_empty()
             && let Some(changes) = graph::param_changes(&self.spec, &compiled.spec)
         {
             if changes.is_empty() {
@@ -124,11 +131,6 @@ impl Live {
         let graph = graph::compile(&compiled.spec, self.sample_rate as f32);
         let plan = graph.carry_plan(&self.keys);
         let keys = graph.keys.clone();
-        let beats = compiled
-            .spec
-            .reload_beats
-            .or_else(|| config::quantize_beats(&cfg.reload_quantize))
-            .unwrap_or(0.0);
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
         self.next_id += 1;
         let params = graph.params.clone();

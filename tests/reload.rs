@@ -360,6 +360,8 @@ struct Take {
     cues: Vec<Cue>,
     /// Wall time (seconds since spawn) at which the transport was at 0.
     origin: f64,
+    /// Wall time (seconds since spawn) each `✓ reloaded` line was read at.
+    logged: Vec<f64>,
 }
 
 impl Take {
@@ -368,7 +370,9 @@ impl Take {
     /// that its length matches the time played (±0.05 s).
     fn stop(run: Running, w: &Work) -> Take {
         let sent = run.interrupt();
+        let lines = run.lines.clone();
         let out = run.finish(TIMEOUT);
+        let lines = lines.lock().unwrap().clone();
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -410,11 +414,34 @@ impl Take {
             out.describe()
         );
         let cues = read_cues(&path).unwrap_or_else(|e| panic!("cannot read the cue markers: {e}"));
+        // The transport origin on the wall clock. Each `✓ reloaded … (at T s)` line is read
+        // a little after its swap happened at transport T, so `read − T` is the origin plus
+        // that delay (the control thread's 5 ms poll, the pipe): the smallest is the best
+        // estimate, and errs on the side of longer save-to-swap times. Without reloads:
+        // SIGINT minus the length of the take (which counts the frames played while the
+        // signal was being handled, so it errs on the other side).
+        let from_lines = lines
+            .iter()
+            .filter(|(_, l)| l.starts_with("✓ reloaded "))
+            .map(|(t, l)| t - reload_lines(l)[0].1)
+            .reduce(f64::min);
+        let origin = from_lines.unwrap_or(sent - secs);
+        eprintln!(
+            "origin: {origin:.4} s after spawn (from the reload lines: {from_lines:.4?}; from \
+             SIGINT: {:.4})",
+            sent - secs
+        );
+        let logged = lines
+            .iter()
+            .filter(|(_, l)| l.starts_with("✓ reloaded "))
+            .map(|(t, _)| *t)
+            .collect();
         Take {
-            origin: sent - secs,
+            origin,
             out,
             left,
             cues,
+            logged,
         }
     }
 
@@ -648,15 +675,24 @@ fn p50_p95(v: &[f64]) -> (f64, f64) {
     (at(0.5), at(0.95))
 }
 
-/// Save-to-swap time on the transport: from each save to its cue. Each must be within
-/// (0, `SWAP_BUDGET`); returns them (seconds).
-fn expect_swaps_follow_saves(take: &Take, saves: &[f64], cues: &[f64]) -> Vec<f64> {
+/// Save-to-swap times of saves matched one to one with the cues and reload lines. On the
+/// transport: from each save to its cue. On the wall clock: from each save to its
+/// `✓ reloaded` line being read (which comes a few ms after the swap). Both must be within
+/// (0, `SWAP_BUDGET`). Returns (transport, wall) times in seconds.
+fn expect_swaps_follow_saves(take: &Take, saves: &[f64], cues: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    assert_eq!(
+        take.logged.len(),
+        cues.len(),
+        "one `✓ reloaded` line per cue\n{}",
+        take.out.describe()
+    );
     let lat: Vec<f64> = saves
         .iter()
         .zip(cues)
         .map(|(s, c)| c - take.transport(*s))
         .collect();
-    for (i, l) in lat.iter().enumerate() {
+    let wall: Vec<f64> = saves.iter().zip(&take.logged).map(|(s, t)| t - s).collect();
+    for (i, (l, w)) in lat.iter().zip(&wall).enumerate() {
         assert!(
             *l > 0.0 && *l < SWAP_BUDGET,
             "edit {i}: saved at {:.3} s of transport, swapped at {:.3} s: {:.1} ms, not within \
@@ -667,8 +703,29 @@ fn expect_swaps_follow_saves(take: &Take, saves: &[f64], cues: &[f64]) -> Vec<f6
             SWAP_BUDGET * 1000.0,
             take.out.describe()
         );
+        assert!(
+            *w > 0.0 && *w < SWAP_BUDGET,
+            "edit {i}: saved at {:.3} s (wall, since spawn), reload logged at {:.3} s: {:.1} ms, \
+             not within (0, {:.0}) ms\n{}",
+            saves[i],
+            take.logged[i],
+            w * 1000.0,
+            SWAP_BUDGET * 1000.0,
+            take.out.describe()
+        );
     }
-    lat
+    let ms = |v: &[f64]| {
+        v.iter()
+            .map(|x| format!("{:.1}", x * 1000.0))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    eprintln!(
+        "latency-measured: save → cue (transport) {} ms; save → log line (wall) {} ms",
+        ms(&lat),
+        ms(&wall)
+    );
+    (lat, wall)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -700,12 +757,7 @@ fn pitch_follows_edits_by_rename_and_in_place() {
 
     let c = take.expect_cues(2, "tone.rhai");
     take.expect_cues_match_log();
-    let lat = expect_swaps_follow_saves(&take, &[s1, s2], &c);
-    eprintln!(
-        "latency-measured[pitch]: {:.1} {:.1} ms (save → cue on the transport)",
-        lat[0] * 1000.0,
-        lat[1] * 1000.0
-    );
+    expect_swaps_follow_saves(&take, &[s1, s2], &c);
 
     take.expect_pitch(0.05, c[0] - 0.005, 220.0, "before the first edit");
     take.expect_pitch(c[0] + FADE + 0.02, c[1] - 0.005, 330.0, "after the rename");
@@ -1028,6 +1080,7 @@ fn a_storm_of_saves_ends_with_the_last_version() {
     sleep(0.6);
     let rss_before = run.rss();
     let t0 = Instant::now();
+    let mut s_last = 0.0;
     for i in 0..100u32 {
         let source = match i {
             99 => tone(700.0),
@@ -1040,13 +1093,13 @@ fn a_storm_of_saves_ends_with_the_last_version() {
         } else {
             w.write_in_place("storm.rhai", &source);
         }
+        s_last = run.now();
         // 100 saves spread over 2 s.
         let next = Duration::from_millis(20 * (i as u64 + 1));
         if let Some(wait) = next.checked_sub(t0.elapsed()) {
             std::thread::sleep(wait);
         }
     }
-    let s_last = run.now();
     sleep(0.8);
     let rss_after = run.rss();
     let take = Take::stop(run, &w);
@@ -1076,6 +1129,13 @@ fn a_storm_of_saves_ends_with_the_last_version() {
         last > take.transport(s_last) && last - take.transport(s_last) < SWAP_BUDGET,
         "the last swap ({last:.3} s) does not follow the last save ({:.3} s) within {} ms",
         take.transport(s_last),
+        SWAP_BUDGET * 1000.0
+    );
+    let logged = *take.logged.last().unwrap();
+    assert!(
+        logged > s_last && logged - s_last < SWAP_BUDGET,
+        "the last reload was logged at {logged:.3} s, not within {} ms after the last save \
+         ({s_last:.3} s, wall)",
         SWAP_BUDGET * 1000.0
     );
     take.expect_pitch(take.secs() - 0.3, take.secs(), 700.0, "the last 0.3 s");
@@ -1150,14 +1210,16 @@ fn every_edit_swaps_soon_after_its_save() {
     take.log_latencies("latency");
     let c = take.expect_cues(20, "lat.rhai");
     take.expect_cues_match_log();
-    let lat = expect_swaps_follow_saves(&take, &saves, &c);
-    let ms: Vec<f64> = lat.iter().map(|l| l * 1000.0).collect();
-    let (p50, p95) = p50_p95(&ms);
+    let (lat, wall) = expect_swaps_follow_saves(&take, &saves, &c);
+    let ms = |v: &[f64]| v.iter().map(|l| l * 1000.0).collect::<Vec<f64>>();
+    let (p50, p95) = p50_p95(&ms(&lat));
+    let (w50, w95) = p50_p95(&ms(&wall));
     let reported: Vec<f64> = take.reloads().iter().map(|(ms, _)| *ms).collect();
     let (r50, r95) = p50_p95(&reported);
     eprintln!(
         "latency over 20 edits: save → cue on the transport p50 {p50:.1} ms, p95 {p95:.1} ms; \
-         reported `in X ms` p50 {r50:.1} ms, p95 {r95:.1} ms"
+         save → log line p50 {w50:.1} ms, p95 {w95:.1} ms; reported `in X ms` p50 {r50:.1} ms, \
+         p95 {r95:.1} ms"
     );
     for i in 0..20 {
         let end = if i + 1 < 20 { c[i + 1] } else { take.secs() };

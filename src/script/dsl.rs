@@ -485,6 +485,24 @@ pub const FUNCTIONS: &[FnDef] = &[
     ),
     def!(
         "time",
+        "reload_at",
+        ["when"],
+        "when an edit of this script is heard: \"now\" (next block), \"beat\" or \"bar\" (the next one on the transport)",
+        "reload_at(\"bar\");",
+        Some(|b, _, a| {
+            let w = a[0]
+                .clone()
+                .into_immutable_string()
+                .map_err(|t| format!("reload_at needs \"now\", \"beat\" or \"bar\" (got {t})"))?;
+            b.reload_beats =
+                Some(crate::config::quantize_beats(&w).ok_or_else(|| {
+                    format!("reload_at(\"{w}\"): use \"now\", \"beat\" or \"bar\"")
+                })?);
+            Ok(Dynamic::UNIT)
+        })
+    ),
+    def!(
+        "time",
         "ms",
         ["n"],
         "seconds in n milliseconds",
