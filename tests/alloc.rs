@@ -60,6 +60,7 @@ static GLOBAL: Counting = Counting;
 const SCRIPT: &str = r#"
 tempo(128);
 duration(bars(8));
+reload_at("now");
 let trig = metro(1);
 let trig2 = metro(line(0.5, 0.25, 4));              // a period that is a signal
 let gate = pulse(2, 0.5);

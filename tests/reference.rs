@@ -27,7 +27,7 @@ fn every_documented_example_compiles() {
         } else {
             ""
         };
-        let last = if body.starts_with("tempo") || body.starts_with("duration") {
+        let last = if f.example.ends_with(';') {
             format!("{body};\n{closing}x")
         } else {
             format!("{closing}{body}")
