@@ -208,6 +208,7 @@ fn tap_push_never_allocates() {
         let g = compile(src);
         let plan = g.carry_plan(&keys);
         keys = g.keys.clone();
+        let param = g.params.values().next().copied();
         let swap = Swap {
             graph: Some(Box::new(g)),
             plan,
@@ -227,6 +228,20 @@ fn tap_push_never_allocates() {
                 .try_push(Command::MasterGain(0.5 + (i % 5) as f32 * 0.1))
                 .is_ok()
         );
+        // And a parameter glide on the incoming graph's first number, as a number-only edit
+        // would send after it landed.
+        if let Some(slot) = param {
+            assert!(
+                control
+                    .commands
+                    .try_push(Command::Param {
+                        slot,
+                        value: 0.3,
+                        frames: 700
+                    })
+                    .is_ok()
+            );
+        }
         arm(true);
         for k in 0..8 {
             let n = buffers[(i + k) % buffers.len()];

@@ -191,3 +191,50 @@ fn an_edit_of_numbers_only_glides_in_place() {
     let bound = 2.0 * std::f32::consts::PI * 220.0 * 0.5 / SR * 1.01;
     assert!(max_step(&v) <= bound, "{} > {bound}", max_step(&v));
 }
+
+#[test]
+fn a_sequencer_keeps_its_grid_across_ten_reloads() {
+    // metro reads the transport, so however often the graph is replaced, its triggers stay
+    // on the beat: 120 BPM → every 24 000 frames.
+    let version = |i: usize| format!("tempo(120);\nmetro(1) * {}", 1 + i % 3);
+    let (mut r, mut control, mut keys) = start(&version(0));
+    let mut v = Vec::new();
+    for i in 1..=10 {
+        v.extend(left(&mut r, 13_331 + i * 977));
+        let g = compile(&version(i));
+        let plan = g.carry_plan(&keys);
+        keys = g.keys.clone();
+        let swap = Swap {
+            graph: Some(Box::new(g)),
+            plan,
+            fade_frames: 0,
+            quantum_frames: 0,
+            id: i as u64,
+        };
+        assert!(
+            control
+                .commands
+                .try_push(Command::Swap(Box::new(swap)))
+                .is_ok()
+        );
+        while control.garbage.try_pop().is_some() {}
+    }
+    v.extend(left(&mut r, 48_000));
+    assert_eq!(control.stats.applied().0, 10);
+    let onsets: Vec<usize> = v
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| **x > 0.0)
+        .map(|(i, _)| i)
+        .collect();
+    assert!(onsets.len() >= 8, "{onsets:?}");
+    for o in &onsets {
+        assert_eq!(
+            o % 24_000,
+            0,
+            "trigger off the grid at frame {o}: {onsets:?}"
+        );
+    }
+    let want: Vec<usize> = (0..v.len()).step_by(24_000).collect();
+    assert_eq!(onsets, want, "a beat went missing or doubled");
+}
