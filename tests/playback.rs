@@ -10,7 +10,7 @@
 //! parallel (the null sink mixes their streams; each is still paced by the sink's clock).
 
 mod common;
-use common::TempDir;
+use common::{TempDir, audio_or_skip};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -25,40 +25,6 @@ const STARTUP: f64 = 1.5;
 
 // ---------------------------------------------------------------------------------------
 // The audio server
-
-/// True when a PulseAudio server answers on `$PULSE_SERVER`. Otherwise prints
-/// "skipped: no PulseAudio server" and returns false, or panics when `WAVES_REQUIRE_AUDIO`
-/// is set (CI: a missing server must not pass as a skip).
-fn audio_or_skip() -> bool {
-    let why = match std::env::var("PULSE_SERVER") {
-        Ok(s) if !s.is_empty() => match pactl_info() {
-            Ok(()) => return true,
-            Err(e) => format!("`pactl info` with PULSE_SERVER={s} failed: {e}"),
-        },
-        _ => "PULSE_SERVER is not set; run the tests through .ci/with-audio".to_string(),
-    };
-    if std::env::var_os("WAVES_REQUIRE_AUDIO").is_some() {
-        panic!("WAVES_REQUIRE_AUDIO is set but there is no PulseAudio server: {why}");
-    }
-    eprintln!("skipped: no PulseAudio server ({why})");
-    false
-}
-
-fn pactl_info() -> Result<(), String> {
-    let child = Command::new("pactl")
-        .arg("info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run pactl: {e}"))?;
-    let out = Running::watch(child).finish(Duration::from_secs(5));
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{} {}", out.status, out.stderr.trim()))
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Running the binary

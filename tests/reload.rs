@@ -14,7 +14,7 @@
 //! frame played until SIGINT, so `origin = (wall time of SIGINT) − (recording length)`.
 
 mod common;
-use common::TempDir;
+use common::{TempDir, audio_or_skip};
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -42,40 +42,6 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 // ---------------------------------------------------------------------------------------
 // The audio server
-
-/// True when a PulseAudio server answers on `$PULSE_SERVER`. Otherwise prints
-/// "skipped: no PulseAudio server" and returns false, or panics when `WAVES_REQUIRE_AUDIO`
-/// is set (CI: a missing server must not pass as a skip).
-fn audio_or_skip() -> bool {
-    let why = match std::env::var("PULSE_SERVER") {
-        Ok(s) if !s.is_empty() => match pactl_info() {
-            Ok(()) => return true,
-            Err(e) => format!("`pactl info` with PULSE_SERVER={s} failed: {e}"),
-        },
-        _ => "PULSE_SERVER is not set; run the tests through .ci/with-audio".to_string(),
-    };
-    if std::env::var_os("WAVES_REQUIRE_AUDIO").is_some() {
-        panic!("WAVES_REQUIRE_AUDIO is set but there is no PulseAudio server: {why}");
-    }
-    eprintln!("skipped: no PulseAudio server ({why})");
-    false
-}
-
-fn pactl_info() -> Result<(), String> {
-    let child = Command::new("pactl")
-        .arg("info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot run pactl: {e}"))?;
-    let out = Running::watch(child).finish(Duration::from_secs(5));
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!("{} {}", out.status, out.stderr.trim()))
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Running the binary
@@ -893,7 +859,7 @@ fn an_oscillator_keeps_its_phase_across_edits() {
     w.write_by_rename("osc.rhai", "sine(221).id(\"osc\") * 0.5\n");
     let s1 = run.now();
     sleep(0.8);
-    w.write_by_rename("osc.rhai", "mix([sine(222).id(\"osc\") * 0.5])\n");
+    w.write_by_rename("osc.rhai", "mix([sine(222).id(\"osc2\") * 0.5])\n");
     let s2 = run.now();
     sleep(0.8);
     let take = Take::stop(run, &w);
@@ -940,7 +906,7 @@ fn an_unrelated_chain_keeps_its_state() {
     let w = Work::new("chain", "");
     let first = "saw(110).lpf(800).id(\"a\") * 0.2";
     let before = format!("mix([{first}, sine(440) * 0.2])\n");
-    let after = format!("mix([{first}, sine(440).lpf(5000) * 0.2])\n");
+    let after = format!("mix([{}, sine(440).lpf(5000) * 0.2])\n", first.replace("\"a\"", "\"b\""));
     w.dir.write("two.rhai", &before);
     w.dir.write("first.rhai", &format!("{first}\n"));
     w.dir.write("before.rhai", &before);

@@ -49,3 +49,38 @@ pub fn render(src: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
 pub fn mono(src: &str, frames: usize) -> Vec<f32> {
     render(src, frames).0
 }
+
+/// True when a PulseAudio server answers on `$PULSE_SERVER`. Otherwise prints
+/// "skipped: no PulseAudio server" and returns false, or panics when `WAVES_REQUIRE_AUDIO`
+/// is set (CI: a missing server must not pass as a skip).
+pub fn audio_or_skip() -> bool {
+    let why = match std::env::var("PULSE_SERVER") {
+        Ok(s) if !s.is_empty() => match pactl_info() {
+            Ok(()) => return true,
+            Err(e) => format!("`pactl info` with PULSE_SERVER={s} failed: {e}"),
+        },
+        _ => "PULSE_SERVER is not set; run the tests through .ci/with-audio".to_string(),
+    };
+    if std::env::var_os("WAVES_REQUIRE_AUDIO").is_some() {
+        panic!("WAVES_REQUIRE_AUDIO is set but there is no PulseAudio server: {why}");
+    }
+    eprintln!("skipped: no PulseAudio server ({why})");
+    false
+}
+
+fn pactl_info() -> Result<(), String> {
+    let out = std::process::Command::new("timeout")
+        .args(["5", "pactl", "info"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run pactl: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
