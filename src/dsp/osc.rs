@@ -539,23 +539,17 @@ impl super::Carry for Sine {
     }
 }
 
-impl super::Carry for Saw {
-    fn carry_from(&mut self, old: &Self) -> bool {
-        super::copy_same(&mut self.phase, &old.phase)
-    }
+/// The phase-only oscillators carry exactly their running phase.
+macro_rules! carry_phase {
+    ($($t:ty),*) => {$(
+        impl super::Carry for $t {
+            fn carry_from(&mut self, old: &Self) -> bool {
+                super::copy_same(&mut self.phase, &old.phase)
+            }
+        }
+    )*};
 }
-
-impl super::Carry for Pulse {
-    fn carry_from(&mut self, old: &Self) -> bool {
-        super::copy_same(&mut self.phase, &old.phase)
-    }
-}
-
-impl super::Carry for Tri {
-    fn carry_from(&mut self, old: &Self) -> bool {
-        super::copy_same(&mut self.phase, &old.phase)
-    }
-}
+carry_phase!(Saw, Pulse, Tri);
 
 #[cfg(test)]
 mod tests {

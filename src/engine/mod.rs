@@ -195,10 +195,6 @@ impl Renderer {
     pub fn position(&self) -> u64 {
         self.ctx.frame - (BLOCK - self.pos) as u64
     }
-
-    pub fn graph(&self) -> &CompiledGraph {
-        &self.graph
-    }
 }
 
 /// Sends a finished swap back to be freed, or parks it if the queue is full; with every

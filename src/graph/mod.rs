@@ -125,22 +125,6 @@ impl NodeKind {
             _ => 1,
         }
     }
-
-    /// Nodes whose output depends on how long they have run (reset by a new note in a voice).
-    pub fn is_stateful(&self) -> bool {
-        !matches!(
-            self,
-            NodeKind::Bin(_)
-                | NodeKind::Un(_)
-                | NodeKind::Clip
-                | NodeKind::Range
-                | NodeKind::Sum
-                | NodeKind::LaneSum
-                | NodeKind::LaneIndex
-                | NodeKind::Drive
-                | NodeKind::Pan
-        )
-    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -168,11 +152,7 @@ pub struct GraphSpec {
     pub reload_beats: Option<f64>,
 }
 
-impl GraphSpec {
-    pub fn node(&self, p: PortRef) -> &NodeSpec {
-        &self.nodes[p.node as usize]
-    }
-}
+impl GraphSpec {}
 
 /// The numbers that differ between two specs of the same shape, as ((node, input), new
 /// value); `None` when anything but numbers changed (then the graph must be rebuilt).
