@@ -152,8 +152,6 @@ pub struct GraphSpec {
     pub reload_beats: Option<f64>,
 }
 
-impl GraphSpec {}
-
 /// The numbers that differ between two specs of the same shape, as ((node, input), new
 /// value); `None` when anything but numbers changed (then the graph must be rebuilt).
 pub fn param_changes(old: &GraphSpec, new: &GraphSpec) -> Option<Vec<((u32, u32), f32)>> {
