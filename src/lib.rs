@@ -8,6 +8,7 @@ pub mod engine;
 pub mod graph;
 pub mod io;
 pub mod live;
+pub mod pattern;
 pub mod play;
 pub mod record;
 pub mod render;

@@ -5,12 +5,16 @@
 //! `l` at frame `s` sits at `s * lanes + l`, so a loop over lanes at one frame touches
 //! contiguous memory and vectorises, which is what makes 32 filters cost little more than 4.
 
+pub mod chorus;
 pub mod delay;
+pub mod dynamics;
 pub mod env;
 pub mod filter;
 pub mod math;
 pub mod noise;
 pub mod osc;
+pub mod reverb;
+pub mod sampler;
 
 /// Frames in one internal block. Commands and swaps land on block boundaries.
 pub const BLOCK: usize = 64;

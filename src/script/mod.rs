@@ -5,6 +5,7 @@ pub mod diag;
 pub mod dsl;
 pub mod engine;
 pub mod resolver;
+pub mod samples;
 
 pub use diag::Diagnostic;
 

@@ -1,0 +1,1 @@
+//! Stereo chorus (modulated short delays); run on the audio thread.

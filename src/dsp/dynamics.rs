@@ -1,0 +1,1 @@
+//! Dynamics: compressor and bit crusher; run on the audio thread.

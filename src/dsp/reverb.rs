@@ -1,0 +1,1 @@
+//! Algorithmic stereo reverb (feedback delay network); run on the audio thread.

@@ -1,0 +1,1 @@
+//! Sample playback with resampling; run on the audio thread.

@@ -1,0 +1,1 @@
+//! Mini-notation patterns: parsing and per-cycle events; control thread.

@@ -1,0 +1,1 @@
+//! WAV sample loading for `sample("file.wav")`; control thread.
