@@ -98,9 +98,9 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(msg) => {
-            eprint!("{msg}");
+            crate::tell_raw!("{msg}");
             if !msg.ends_with('\n') {
-                eprintln!();
+                crate::tell!();
             }
             1
         }
@@ -113,7 +113,7 @@ pub fn settings(common: &Common) -> Result<Config, String> {
         Some(p) => {
             let loaded = config::load(&p).map_err(|d| d.render(None))?;
             for w in loaded.warnings {
-                eprintln!("{w}");
+                crate::tell!("{w}");
             }
             loaded.config
         }
@@ -160,10 +160,10 @@ fn run(cli: Cli) -> Result<(), String> {
         Some(Command::Check { files }) => check(&files),
         Some(Command::Devices) => {
             for l in crate::io::output::list_outputs() {
-                println!("{l}");
+                crate::say!("{l}");
             }
             for l in crate::io::list_midi_inputs() {
-                println!("{l}");
+                crate::say!("{l}");
             }
             Ok(())
         }
@@ -212,7 +212,7 @@ fn check(files: &[PathBuf]) -> Result<(), String> {
         match script::compile_file(f, 48000.0) {
             Ok(c) => {
                 let imports = c.files.len() - 1;
-                println!(
+                crate::say!(
                     "ok: {} ({} nodes{})",
                     f.display(),
                     c.spec.nodes.len(),
@@ -224,7 +224,7 @@ fn check(files: &[PathBuf]) -> Result<(), String> {
                 );
             }
             Err(d) => {
-                eprint!("{}", d.render(None));
+                crate::tell_raw!("{}", d.render(None));
                 failed += 1;
             }
         }
@@ -273,6 +273,6 @@ pub fn render_file(
     };
     let report = render::render(graph, &dest, &opts)
         .map_err(|e| format!("error: cannot write {}: {e}", dest.display()))?;
-    println!("{}", report.summary());
+    crate::say!("{}", report.summary());
     Ok(report)
 }

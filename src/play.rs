@@ -31,7 +31,7 @@ pub fn stop_flag() -> Arc<AtomicBool> {
         let flag = Arc::new(AtomicBool::new(false));
         let f = flag.clone();
         if let Err(e) = ctrlc::set_handler(move || f.store(true, Relaxed)) {
-            eprintln!("warning: cannot catch Ctrl-C ({e}); stop with the duration instead");
+            crate::tell!("warning: cannot catch Ctrl-C ({e}); stop with the duration instead");
         }
         flag
     })
@@ -53,7 +53,7 @@ pub fn play(
     settings: &Settings,
 ) -> Result<(), String> {
     if !cfg.play_in_real_time {
-        eprintln!("play_in_real_time = false: rendering offline");
+        crate::tell!("play_in_real_time = false: rendering offline");
         return offline(file, cfg, duration);
     }
     let stop = stop_flag();
@@ -65,7 +65,7 @@ pub fn play(
         Err(e) => return no_device(&e, file, cfg, duration),
     };
     for n in &choice.notes {
-        eprintln!("note: {n}");
+        crate::tell!("note: {n}");
     }
     let sr = choice.config.sample_rate;
     let spec = if sr == cfg.sample_rate {
@@ -92,7 +92,7 @@ pub fn play(
         match Watcher::new(&watched(&live)) {
             Ok(w) => Some(w),
             Err(e) => {
-                eprintln!(
+                crate::tell!(
                     "warning: cannot watch files for edits ({e}); playing without hot reload"
                 );
                 None
@@ -122,7 +122,7 @@ pub fn play(
         cpal::BufferSize::Fixed(n) => format!("{n}-frame buffer requested"),
         cpal::BufferSize::Default => "default buffer".into(),
     };
-    eprintln!(
+    crate::tell!(
         "Playing {} on {} ({sr} Hz, {buffer}){}; Ctrl-C stops",
         file.display(),
         choice.name,
@@ -163,7 +163,7 @@ pub fn play(
         if !log.is_empty() {
             status.clear();
             for l in log {
-                eprintln!("{}", l.trim_end());
+                crate::tell!("{}", l.trim_end());
             }
         }
         let played = stats.frames.load(Relaxed) as f64 / sr as f64;
@@ -175,7 +175,7 @@ pub fn play(
     status.clear();
     let wall = started.elapsed().as_secs_f64();
     let frames = stats.frames.load(Relaxed);
-    println!(
+    crate::say!(
         "Played {:.2} s of audio in {wall:.2} s",
         frames as f64 / sr as f64
     );
@@ -183,19 +183,19 @@ pub fn play(
     let nonfinite = stats.nonfinite.load(Relaxed);
     let clipped = stats.clipped.load(Relaxed);
     if nonfinite > 0 {
-        eprintln!("warning: {nonfinite} NaN/infinite samples were silenced at the device");
+        crate::tell!("warning: {nonfinite} NaN/infinite samples were silenced at the device");
     }
     if clipped > 0 {
-        eprintln!(
+        crate::tell!(
             "note: {clipped} samples beyond full scale were clipped at the device (the recording keeps them)"
         );
     }
     if xruns > 0 {
-        eprintln!("note: the audio host reported {xruns} xruns (buffer under/overruns)");
+        crate::tell!("note: the audio host reported {xruns} xruns (buffer under/overruns)");
     }
     let errors = stats.errors.load(Relaxed);
     if errors > 0 {
-        eprintln!(
+        crate::tell!(
             "note: the audio host reported {errors} stream errors (last: {})",
             stats.last_error_kind()
         );
@@ -209,7 +209,7 @@ pub fn play(
             sr,
         ) {
             Ok((path, secs)) => {
-                println!("Recording saved: {} ({secs:.2} seconds)", path.display());
+                crate::say!("Recording saved: {} ({secs:.2} seconds)", path.display());
                 // Each reload becomes a marker at its frame, so the take can be cut at its edits.
                 let frames = take.frames() as u64;
                 let cues: Vec<cue::Cue> = live
@@ -222,7 +222,7 @@ pub fn play(
                     })
                     .collect();
                 if let Err(e) = cue::append_cues(&path, &cues) {
-                    eprintln!(
+                    crate::tell!(
                         "warning: the reload markers could not be added to the recording: {e}"
                     );
                 }
@@ -230,7 +230,7 @@ pub fn play(
             Err(e) => return Err(format!("error: the recording could not be saved: {e}")),
         }
         if take.dropped > 0 {
-            eprintln!(
+            crate::tell!(
                 "WARNING: {} frames ({:.3} s) were DROPPED from the recording: the spooler fell behind",
                 take.dropped,
                 take.dropped as f64 / sr as f64
@@ -303,7 +303,7 @@ fn offline(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), Strin
 }
 
 fn no_device(err: &str, file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
-    eprintln!(
+    crate::tell!(
         "no audio output ({err}): rendering offline instead; start an audio server, choose a device with --device (see `waves devices`), or set play_in_real_time = false"
     );
     offline(file, cfg, duration)

@@ -21,6 +21,8 @@ pub struct RenderOptions {
 #[derive(Debug)]
 pub struct RenderReport {
     pub path: PathBuf,
+    /// One file per named track, beside the mix: `NAME__TRACK.wav`.
+    pub stems: Vec<PathBuf>,
     pub frames: u64,
     pub sample_rate: u32,
     pub wall_secs: f64,
@@ -56,8 +58,34 @@ impl RenderReport {
         if self.nonfinite > 0 {
             s.push_str(&format!(", {} NaN/inf samples", self.nonfinite));
         }
+        if !self.stems.is_empty() {
+            let names: Vec<String> = self
+                .stems
+                .iter()
+                .map(|p| {
+                    p.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .to_string()
+                })
+                .collect();
+            s.push_str(&format!("\nStems: {}", names.join(", ")));
+        }
         s
     }
+}
+
+/// `dir/NAME__TRACK.wav` for the mix `dir/NAME.wav`.
+pub fn stem_path(mix: &Path, track: &str) -> PathBuf {
+    let stem = mix
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
+    let ext = mix
+        .extension()
+        .map(|e| e.to_string_lossy().to_string())
+        .unwrap_or_else(|| "wav".into());
+    mix.with_file_name(format!("{stem}__{track}.{ext}"))
 }
 
 pub fn render(
@@ -68,6 +96,16 @@ pub fn render(
     let total = (opts.seconds * opts.sample_rate as f64).round() as u64;
     let mut renderer = Renderer::new(graph, opts.sample_rate as f32, opts.master_gain);
     let mut sink = WavSink::create(dest, opts.sample_rate, 2, opts.format)?;
+    let mut stem_sinks = Vec::new();
+    for name in renderer.stem_names() {
+        stem_sinks.push(WavSink::create(
+            &stem_path(dest, name),
+            opts.sample_rate,
+            2,
+            opts.format,
+        )?);
+    }
+    let mut stem_bufs = vec![vec![0.0f32; CHUNK * 2]; stem_sinks.len()];
     let bar = opts.progress.then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -82,15 +120,24 @@ pub fn render(
     while done < total {
         let n = ((total - done) as usize).min(CHUNK);
         let chunk = &mut buf[..n * 2];
-        renderer.process(chunk);
-        for &s in chunk.iter() {
-            if s.is_finite() {
-                let a = s.abs();
-                peak = peak.max(a);
-                clipped += u64::from(a > 1.0);
-            } else {
-                nonfinite += 1;
+        if stem_sinks.is_empty() {
+            renderer.process(chunk);
+        } else {
+            let mut stems: Vec<&mut [f32]> =
+                stem_bufs.iter_mut().map(|b| &mut b[..n * 2]).collect();
+            renderer.process_with_stems(chunk, &mut stems);
+            for (sink, b) in stem_sinks.iter_mut().zip(&stem_bufs) {
+                sink.write(&b[..n * 2])?;
             }
+        }
+        // Branch-free so it vectorises: NaN fails every comparison and counts only as
+        // not finite.
+        for &s in chunk.iter() {
+            let a = s.abs();
+            let finite = a <= f32::MAX;
+            peak = if finite && a > peak { a } else { peak };
+            clipped += u64::from(finite && a > 1.0);
+            nonfinite += u64::from(!finite);
         }
         sink.write(chunk)?;
         done += n as u64;
@@ -103,8 +150,13 @@ pub fn render(
         b.finish_and_clear();
     }
     let path = sink.finish()?;
+    let stems = stem_sinks
+        .into_iter()
+        .map(WavSink::finish)
+        .collect::<std::io::Result<Vec<_>>>()?;
     Ok(RenderReport {
         path,
+        stems,
         frames: total,
         sample_rate: opts.sample_rate,
         wall_secs,

@@ -85,13 +85,24 @@ let echo = (filt * env + fb * 0.4).delay(beats(0.5), 0.3);
 fb.feed(echo);
 let dry = (echo + pitched * 0.05 + shaped + neg * 0.05).drive(2).gain(0.3);
 let wide = stereo(dry, dry.delay(0.02) + sine(midi(64)) * 0.01);
-mix([wide.pan(sine(0.2)), wide.pan(-0.3), voices.pan(0.3), pitched.pan(sine(0.7)) * 0.1, 0.0])
+// Patterns: stealing (six-note chords on four voices), chance, Euclid, tied notes, samples.
+let drums = pattern("x ~ [x x] x(3,8)?").voices(3)
+    .play(|v| sine(line(150, 45, 0.08)) * perc(v.gate, 0.001, 0.2) * v.vel).track("drums");
+let chords = pattern("<[c3,e3,g3,b3,d4,f4] [a2,c3,e3]>*2").fast(2).slow(2).voices(4).legato(1.5)
+    .play(|v| saw(v.freq) * adsr(v.gate, 0.01, 0.1, 0.5, 0.1) * 0.05).track("chords");
+let mono_line = saw(pattern("a2 c3 e3").freq()) * adsr(pattern("x x ~ x").gate(), 0.01, 0.1, 0.5, 0.1) * 0.05;
+let rim = pattern("x*4").play(|v| sample("samples/rim.wav").speed(v.freq / 261.63) * (v.note - 59))
+        + sample("samples/rim.wav").looped() * 0.1;
+let fx = (drums + chords).reverb(0.3) + chords.reverb(0.2, 1.5) + mono_line.reverb(0.2, 1, 0.5)
+       + rim.chorus(0.3, 0.5) + (drums * 2).comp(-12, 4) + chords.comp(-20, 2, 0.005, 0.2)
+       + mono_line.crush(6) + mono_line.delay(0.2, 0.4, 0.3);
+mix([wide.pan(sine(0.2)), wide.pan(-0.3), voices.pan(0.3), pitched.pan(sine(0.7)) * 0.1, 0.0, fx * 0.2])
 "#;
 
 #[test]
 fn process_never_allocates_or_frees() {
     // Everything that may allocate happens first, unarmed.
-    let c = compile_source(SCRIPT, "alloc.rhai", Path::new("."), 48_000.0)
+    let c = compile_source(SCRIPT, "alloc.rhai", Path::new("scripts"), 48_000.0)
         .unwrap_or_else(|d| panic!("{}", d.render(Some(SCRIPT))));
     let missing: Vec<&str> = dsl::FUNCTIONS
         .iter()
@@ -109,7 +120,7 @@ fn process_never_allocates_or_frees() {
         "sine", "saw", "square", "pulse", "tri", "noise", "pink", "line", "adsr", "perc", "metro",
         "smooth", "lpf", "hpf", "bpf", "notch", "ladder", "delay", "drive", "pan", "add", "sub",
         "mul", "div", "min", "max", "pow", "neg", "abs", "midi", "clip", "range", "mix", "poly",
-        "index", "feedback",
+        "index", "feedback", "seq", "reverb", "chorus", "comp", "crush", "sample",
     ] {
         assert!(kinds.contains(k), "no {k} node in the graph: {kinds:?}");
     }

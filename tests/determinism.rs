@@ -13,7 +13,8 @@ use waves::script::compile_source;
 const SR: f64 = 48_000.0;
 
 /// Noise, pink noise, a poly instrument with per-voice noise, delays with feedback and
-/// modulated time, a feedback loop, stereo: everything with state or randomness.
+/// modulated time, a feedback loop, patterns with chance steps and stolen voices, reverb,
+/// chorus and compressor, stereo: everything with state or randomness.
 const SCRIPT: &str = r#"
 tempo(132);
 let hiss = noise().hpf(3000, 0.7) * perc(metro(0.5), 0.001, 0.08) * 0.3;
@@ -26,9 +27,14 @@ let chord = poly(4, |v| {
 let fb = feedback();
 let wet = (hiss + fb * 0.3).delay(beats(0.75), 0.4);
 fb.feed(wet);
-let left = mix([chord, rumble, wet]);
+let beat = pattern("x [~ x] x?0.6 x(3,8)").voices(2)
+    .play(|v| (noise().hpf(5000) + sine(line(120, 50, 0.1))) * perc(v.gate, 0.001, 0.1)) * 0.3;
+let keys = pattern("<[c3,e3,g3] [a2,c3,e3,g3,b3]>*2").voices(3)
+    .play(|v| tri(v.freq) * adsr(v.gate, 0.01, 0.1, 0.5, 0.2) * 0.1)
+    .chorus(0.5, 0.5).reverb(0.3, 1.5).comp(-18, 3);
+let left = mix([chord, rumble, wet, beat]);
 let right = (hiss + rumble.delay(sine(0.2).range(0.01, 0.03), 0.5)).drive(1.5) + chord;
-stereo(left, right) * 0.5
+stereo(left, right) * 0.5 + keys
 "#;
 
 fn render_with_binary(dir: &Path, out: &str) -> Vec<u8> {

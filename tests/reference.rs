@@ -33,7 +33,7 @@ fn every_documented_example_compiles() {
             format!("{closing}{body}")
         };
         let src = format!("{prelude}{decl}{last}");
-        if let Err(d) = compile_source(&src, "example.rhai", Path::new("."), 48000.0) {
+        if let Err(d) = compile_source(&src, "example.rhai", Path::new("scripts"), 48000.0) {
             panic!(
                 "example of {}({}) fails:\n{}\n{}",
                 f.name,

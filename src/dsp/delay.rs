@@ -2,7 +2,7 @@
 
 use super::{BLOCK, Ctx, In};
 
-/// Adds echoes to its input: `out = in + wet`, where the wet line repeats every `secs` and
+/// Adds echoes to its input: `out = in + wet · echo`, where the wet line repeats every `secs` and
 /// each repeat is `feedback` times the one before (like Sonic Pi's `echo`). The line length
 /// is fixed when the graph is compiled, so processing never allocates; longer requested
 /// times are clamped to it.
@@ -31,11 +31,23 @@ impl Delay {
         input: In,
         secs: In,
         feedback: In,
+        wet: In,
         out: &mut [f32],
         lanes: usize,
     ) {
         let len = self.len;
         let max_d = (len - 2) as f32;
+        if let (Some(secs), Some(fb), Some(wet)) = (secs.konst, feedback.konst, wet.konst) {
+            self.process_fixed(
+                input,
+                (secs * ctx.sample_rate).clamp(1.0, max_d),
+                fb,
+                wet,
+                out,
+                lanes,
+            );
+            return;
+        }
         for f in 0..BLOCK {
             let w = (self.write + f) % len;
             for l in 0..lanes {
@@ -49,14 +61,51 @@ impl Delay {
                 let frac = pos - i0 as f32;
                 let a = ring[i0 % len];
                 let b = ring[(i0 + 1) % len];
-                let wet = a + (b - a) * frac;
+                let echo = a + (b - a) * frac;
                 let fb = feedback.at(f, l).clamp(-0.999, 0.999);
-                let mut next = x + wet * fb;
+                let mut next = x + echo * fb;
                 if !next.is_finite() {
                     next = 0.0;
                 }
                 ring[w] = next;
-                out[f * lanes + l] = x + wet;
+                out[f * lanes + l] = x + echo * wet.at(f, l);
+            }
+        }
+        self.write = (self.write + BLOCK) % len;
+    }
+}
+
+impl Delay {
+    /// A fixed echo time, feedback and level (the usual case): the read position moves in
+    /// step with the write position, so it is found once per block, not per frame.
+    fn process_fixed(
+        &mut self,
+        input: In,
+        d: f32,
+        fb: f32,
+        wet: f32,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
+        let len = self.len;
+        let fb = fb.clamp(-0.999, 0.999);
+        // Reading `d` frames back is reading `len - d` ahead, around the ring.
+        let k = len as f64 - d as f64;
+        let ki = k.floor() as usize;
+        let frac = (k - ki as f64) as f32;
+        for l in 0..lanes {
+            let ring = &mut self.line[l * len..(l + 1) * len];
+            let mut w = self.write;
+            let mut a = (w + ki) % len;
+            for f in 0..BLOCK {
+                let b = if a + 1 == len { 0 } else { a + 1 };
+                let echo = ring[a] + (ring[b] - ring[a]) * frac;
+                let x = input.at(f, l);
+                let next = x + echo * fb;
+                ring[w] = if next.is_finite() { next } else { 0.0 };
+                out[f * lanes + l] = x + echo * wet;
+                w = if w + 1 == len { 0 } else { w + 1 };
+                a = b;
             }
         }
         self.write = (self.write + BLOCK) % len;
@@ -95,6 +144,7 @@ mod tests {
                 In::signal(&inp, 1),
                 In::constant(&secs, 0.01),
                 In::constant(&fb, 0.5),
+                In::constant(&[1.0; BLOCK], 1.0),
                 &mut out,
                 1,
             );

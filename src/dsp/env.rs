@@ -51,8 +51,28 @@ impl Adsr {
         lanes: usize,
     ) {
         let sr = ctx.sample_rate;
-        for f in 0..BLOCK {
-            for l in 0..lanes {
+        for l in 0..lanes {
+            // Resting (idle with the gate off, or sustaining a fixed level with it on) with
+            // no gate change in the block: a fill, no per-frame stage machine.
+            let on = gate.at(0, l) > 0.0;
+            let resting = on == self.gate_on[l]
+                && match self.stage[l] {
+                    Stage::Idle => !on,
+                    Stage::Sustain => on && s.konst.is_some(),
+                    _ => false,
+                };
+            if resting && (1..BLOCK).all(|f| (gate.at(f, l) > 0.0) == on) {
+                let v = match self.stage[l] {
+                    Stage::Sustain => s.konst.unwrap_or(0.0).clamp(0.0, 1.0),
+                    _ => 0.0,
+                };
+                self.level[l] = v;
+                for f in 0..BLOCK {
+                    out[f * lanes + l] = v;
+                }
+                continue;
+            }
+            for f in 0..BLOCK {
                 let on = gate.at(f, l) > 0.0;
                 let sus = s.at(f, l).clamp(0.0, 1.0);
                 if on && !self.gate_on[l] {
@@ -157,15 +177,19 @@ impl Perc {
 /// Linear ramp from `from` to `to` over `secs`, then holds `to`. Starts with the piece.
 pub struct Line {
     age: Vec<u64>,
+    trig_on: Vec<bool>,
 }
 
 impl Line {
     pub fn new(lanes: usize) -> Self {
         Line {
             age: vec![0; lanes],
+            trig_on: vec![false; lanes],
         }
     }
 
+    /// `trig` restarts the ramp on each rising edge (a note inside an instrument); with no
+    /// trigger connected it runs once from the start of the piece.
     #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
@@ -173,12 +197,54 @@ impl Line {
         from: In,
         to: In,
         secs: In,
+        trig: In,
         out: &mut [f32],
         lanes: usize,
     ) {
         let sr = ctx.sample_rate;
+        let triggered = trig.konst != Some(0.0);
+        if let (Some(a), Some(b), Some(secs)) = (from.konst, to.konst, secs.konst) {
+            // Constant ends and length (the usual case): no division per frame, and a lane
+            // whose ramp is over and sees no trigger is a plain fill.
+            let len = (secs * sr).max(0.0) as u64;
+            let step = if len > 0 { (b - a) / len as f32 } else { 0.0 };
+            for l in 0..lanes {
+                let fires = triggered && (0..BLOCK).any(|f| trig.at(f, l) > 0.0);
+                if !fires && self.age[l] >= len {
+                    for f in 0..BLOCK {
+                        out[f * lanes + l] = b;
+                    }
+                    self.trig_on[l] = false;
+                    self.age[l] = self.age[l].saturating_add(BLOCK as u64);
+                    continue;
+                }
+                let mut age = self.age[l];
+                let mut on_before = self.trig_on[l];
+                for f in 0..BLOCK {
+                    if fires {
+                        let on = trig.at(f, l) > 0.0;
+                        if on && !on_before {
+                            age = 0;
+                        }
+                        on_before = on;
+                    }
+                    out[f * lanes + l] = if age >= len { b } else { a + step * age as f32 };
+                    age = age.saturating_add(1);
+                }
+                self.age[l] = age;
+                self.trig_on[l] = on_before;
+            }
+            return;
+        }
         for f in 0..BLOCK {
             for l in 0..lanes {
+                if triggered {
+                    let on = trig.at(f, l) > 0.0;
+                    if on && !self.trig_on[l] {
+                        self.age[l] = 0;
+                    }
+                    self.trig_on[l] = on;
+                }
                 let len = (secs.at(f, l) * sr).max(0.0) as f64;
                 let t = self.age[l] as f64;
                 let (a, b) = (from.at(f, l), to.at(f, l));
@@ -187,7 +253,7 @@ impl Line {
                 } else {
                     a + (b - a) * (t / len) as f32
                 };
-                self.age[l] += 1;
+                self.age[l] = self.age[l].saturating_add(1);
             }
         }
     }
@@ -301,6 +367,7 @@ impl super::Carry for Perc {
 impl super::Carry for Line {
     fn carry_from(&mut self, old: &Self) -> bool {
         super::copy_same(&mut self.age, &old.age)
+            && super::copy_same(&mut self.trig_on, &old.trig_on)
     }
 }
 

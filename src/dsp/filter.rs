@@ -13,26 +13,13 @@
 //! with an exact `tan`; otherwise they are computed per lane and sample with [`fast_tan`], whose
 //! cutoff error is below 6e-5 relative (< 0.1 cent; < 1e-6 below 1 kHz at 48 kHz).
 
-use super::{BLOCK, Ctx, In};
+use super::{BLOCK, Ctx, In, clamp_nan_lo, finite_or_zero};
 use std::f32::consts::PI;
 
 const MIN_CUTOFF: f32 = 5.0;
 const MAX_CUTOFF_RATIO: f32 = 0.49;
 const MIN_Q: f32 = 0.05;
 const MAX_Q: f32 = 100.0;
-
-/// Clamp written as two compare-selects so that NaN lands on `lo` (a plain `f32::clamp` would
-/// pass NaN through) and so that the lane loops compile to min/max vector instructions.
-#[inline(always)]
-fn clamp_nan_lo(x: f32, lo: f32, hi: f32) -> f32 {
-    let x = if x > lo { x } else { lo };
-    if x < hi { x } else { hi }
-}
-
-#[inline(always)]
-fn finite_or_zero(x: f32) -> f32 {
-    if x.is_finite() { x } else { 0.0 }
-}
 
 // tan(x) = x * R(x^2) / (pi^2/4 - x^2): dividing out the pole at pi/2 leaves R smooth (its next
 // singularity is at 3pi/2), so a quadratic in x^2 is enough. R(0) is pinned to pi^2/4, making
@@ -305,7 +292,28 @@ impl Svf {
         let out = &mut out[..BLOCK * lanes];
         let sr = ctx.sample_rate;
 
-        if let (Some(fc), Some(qv)) = (cutoff.konst, q.konst) {
+        if let (Some(fc), Some(qv), 1) = (cutoff.konst, q.konst, lanes) {
+            // One voice, fixed coefficients: the state stays in registers for the block.
+            let SvfCoef { d, p, e1, e2, k } = SvfCoef::exact(fc, qv, sr);
+            let (mut s1, mut s2) = (ic1[0], ic2[0]);
+            for (f, o) in out.iter_mut().enumerate() {
+                let v0 = finite_or_zero(input.at(f, 0));
+                let v3 = v0 - s2;
+                let t = d * s1 + p * v3;
+                let v1 = e1 * t;
+                let v2 = s2 + e2 * t;
+                s1 = 2.0 * v1 - s1;
+                s2 = 2.0 * v2 - s2;
+                *o = match M {
+                    LOW => v2,
+                    HIGH => v0 - k * v1 - v2,
+                    BAND => k * v1,
+                    _ => v0 - k * v1,
+                };
+            }
+            ic1[0] = s1;
+            ic2[0] = s2;
+        } else if let (Some(fc), Some(qv)) = (cutoff.konst, q.konst) {
             let c = SvfCoef::exact(fc, qv, sr);
             with_rows!(input, lanes, |x| svf_frames::<M, _, _>(
                 ic1,

@@ -258,6 +258,25 @@ pub fn lane_sum(x: In, out: &mut [f32], lanes: usize) {
     }
 }
 
+/// Mixes the voices of `x`, each scaled by its level in `w` (a stolen voice fading out).
+/// `x` may be one lane wide (the same sound in every voice); `w` sets the voice count.
+pub fn lane_sum_weighted(x: In, w: In, out: &mut [f32]) {
+    let lanes = w.lanes.max(x.lanes);
+    if lanes == 1 {
+        for (f, o) in out.iter_mut().enumerate().take(BLOCK) {
+            *o = x.data[f] * w.data[f];
+        }
+        return;
+    }
+    for (f, o) in out.iter_mut().enumerate().take(BLOCK) {
+        let mut acc = [0.0f32; 8];
+        for l in 0..lanes {
+            acc[l & 7] += x.at(f, l) * w.at(f, l);
+        }
+        *o = acc.iter().sum();
+    }
+}
+
 /// The lane number of each lane (a voice's index), as a signal.
 pub fn lane_index(out: &mut [f32], lanes: usize) {
     for s in 0..BLOCK {

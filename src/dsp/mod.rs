@@ -15,6 +15,7 @@ pub mod noise;
 pub mod osc;
 pub mod reverb;
 pub mod sampler;
+pub mod seq;
 
 /// Frames in one internal block. Commands and swaps land on block boundaries.
 pub const BLOCK: usize = 64;
@@ -111,4 +112,42 @@ pub fn copy_same<T: Copy>(dst: &mut [T], src: &[T]) -> bool {
     }
     dst.copy_from_slice(src);
     true
+}
+
+/// Clamp written as two compare-selects so that NaN lands on `lo` (a plain `f32::clamp` would
+/// pass NaN through) and so that lane loops compile to min/max vector instructions.
+#[inline(always)]
+pub(crate) fn clamp_nan_lo(x: f32, lo: f32, hi: f32) -> f32 {
+    let x = if x > lo { x } else { lo };
+    if x < hi { x } else { hi }
+}
+
+#[inline(always)]
+pub(crate) fn finite_or_zero(x: f32) -> f32 {
+    if x.is_finite() { x } else { 0.0 }
+}
+
+/// Lane 0 of an input for the whole block (for nodes that run with one lane), as a plain
+/// array so that loops over it vectorise; a constant wins over its backing buffer.
+pub(crate) fn lane0(inp: &In) -> [f32; BLOCK] {
+    let mut v = [0.0f32; BLOCK];
+    match inp.konst {
+        Some(k) => v = [k; BLOCK],
+        None if inp.lanes == 1 => v.copy_from_slice(&inp.data[..BLOCK]),
+        None => {
+            for (f, o) in v.iter_mut().enumerate() {
+                *o = inp.at(f, 0);
+            }
+        }
+    }
+    v
+}
+
+/// Rates outside this range are not audio; delay lengths are computed for the clamped rate.
+pub(crate) fn sane_rate(sr: f32) -> f32 {
+    if sr.is_finite() {
+        sr.clamp(1000.0, 768_000.0)
+    } else {
+        48_000.0
+    }
 }

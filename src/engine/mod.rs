@@ -38,12 +38,17 @@ pub struct Renderer {
     block: [f32; 2 * BLOCK],
     /// Next frame of `block` to hand out; `BLOCK` means a new block is needed.
     pos: usize,
+    /// The current block of every stem (`.track`), stem-major, each interleaved stereo and
+    /// scaled like the mix. Sized for the first graph's stems.
+    stems: Vec<f32>,
 }
 
 impl Renderer {
     pub fn new(graph: CompiledGraph, sample_rate: f32, master_gain: f32) -> Self {
         let ctx = Ctx::new(sample_rate, graph.tempo_bpm);
+        let stems = vec![0.0; graph.track_names.len() * 2 * BLOCK];
         Renderer {
+            stems,
             graph: Box::new(graph),
             ends: None,
             fade: None,
@@ -71,6 +76,37 @@ impl Renderer {
             self.pos += n;
             done += n;
         }
+    }
+
+    /// Like `process`, and also fills `stems[i]` (interleaved stereo, as many frames as
+    /// `out`) with stem `i` of the graph. Stems the graph lacks come out silent.
+    pub fn process_with_stems(&mut self, out: &mut [f32], stems: &mut [&mut [f32]]) {
+        let frames = out.len() / 2;
+        let count = self.stems.len() / (2 * BLOCK);
+        let mut done = 0;
+        while done < frames {
+            if self.pos == BLOCK {
+                self.render_block();
+            }
+            let n = (BLOCK - self.pos).min(frames - done);
+            let (a, b) = (self.pos * 2, (self.pos + n) * 2);
+            out[done * 2..(done + n) * 2].copy_from_slice(&self.block[a..b]);
+            for (i, dst) in stems.iter_mut().enumerate() {
+                let dst = &mut dst[done * 2..(done + n) * 2];
+                if i < count {
+                    dst.copy_from_slice(&self.stems[i * 2 * BLOCK..][a..b]);
+                } else {
+                    dst.fill(0.0);
+                }
+            }
+            self.pos += n;
+            done += n;
+        }
+    }
+
+    /// Names of the stems `process_with_stems` fills.
+    pub fn stem_names(&self) -> &[String] {
+        &self.graph.track_names
     }
 
     /// Connects the command and garbage queues (hot reload).
@@ -178,6 +214,17 @@ impl Renderer {
         for (i, frame) in self.block.chunks_exact_mut(2).enumerate() {
             frame[0] = l[i] * g;
             frame[1] = r[i] * g;
+        }
+        for (t, stem) in self.stems.chunks_exact_mut(2 * BLOCK).enumerate() {
+            match self.graph.track(t) {
+                Some((sl, sr)) => {
+                    for (i, frame) in stem.chunks_exact_mut(2).enumerate() {
+                        frame[0] = sl[i] * g;
+                        frame[1] = sr[i] * g;
+                    }
+                }
+                None => stem.fill(0.0),
+            }
         }
         self.ctx.frame += BLOCK as u64;
         self.pos = 0;

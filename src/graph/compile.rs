@@ -2,10 +2,16 @@
 //! processed block by block on the audio thread.
 
 use super::{GraphSpec, Input, NodeKind, PortRef};
+use crate::dsp::chorus::Chorus;
+use crate::dsp::dynamics::{self, Comp};
 use crate::dsp::filter::{Ladder, Svf, SvfMode};
 use crate::dsp::math::{self, BinOp, UnOp};
+use crate::dsp::reverb::Reverb;
+use crate::dsp::sampler::{SampleData, Sampler};
+use crate::dsp::seq::{Score, Seq};
 use crate::dsp::{BLOCK, Ctx, In, delay::Delay, env, noise, osc};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Longest echo a delay with a modulated time can reach.
 pub const MAX_MODULATED_DELAY_SECS: f32 = 4.0;
@@ -47,13 +53,46 @@ enum Dsp {
     Sum,
     LaneSum,
     LaneIndex,
+    Seq(Seq, Arc<Score>),
+    // Boxed: their delay lines and state are large next to the other variants.
+    Reverb(Box<Reverb>),
+    Chorus(Box<Chorus>),
+    Comp(Box<Comp>),
+    Crush,
+    Sample(Sampler, Arc<SampleData>, bool),
 }
+
+/// What an op does for a sleeping instrument (see `sleep.rs`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Role {
+    Plain,
+    /// The sequencer of sleep group `g`: decides each block whether the group sleeps.
+    Seq(u16),
+    /// A node of group `g`'s voice template: skipped while the group sleeps.
+    Member(u16),
+    /// Mixes group `g`'s voices down: silent while it sleeps, and tells whether it was.
+    Closer(u16),
+}
+
+/// A sleeping instrument's state, per block.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sleep {
+    asleep: bool,
+    /// Every mixdown of the group was silent in the last block.
+    quiet: bool,
+    /// The same, gathered during this block.
+    quiet_now: bool,
+}
+
+/// Below this a mixdown counts as silent (−120 dBFS).
+const SILENT: f32 = 1e-6;
 
 struct Op {
     dsp: Dsp,
     lanes: usize,
     ins: Vec<InRef>,
     out: usize,
+    role: Role,
 }
 
 /// Where a number in the script lives in a compiled graph, so an edit that only changes
@@ -83,12 +122,16 @@ pub struct CompiledGraph {
     /// Numbers of the script by (node, input) of the spec, for parameter-only edits.
     pub params: HashMap<(u32, u32), ParamSlot>,
     ramps: [Option<Ramp>; MAX_RAMPS],
+    sleep: Vec<Sleep>,
     bufs: Vec<Vec<f32>>,
     ops: Vec<Op>,
     /// (source, buffer of the feedback node): copied after each block so the loop reads
     /// this block's values during the next.
     feedback: Vec<(InRef, usize)>,
     out: [InRef; 2],
+    /// Named stems, left and right.
+    tracks: Vec<[InRef; 2]>,
+    pub track_names: Vec<String>,
     pub tempo_bpm: f64,
     pub duration: Option<f64>,
     /// Stable key of each op, in processing order.
@@ -106,6 +149,22 @@ fn seed_of(key: &str) -> u64 {
 pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     let order = schedule(spec);
     let statics = fold_statics(spec, &order);
+    let mut roles: HashMap<usize, Role> = HashMap::new();
+    let mut groups = 0u16;
+    for g in super::sleep::sleep_groups(spec) {
+        // A node can belong to one group only; a later claim makes that group stay awake.
+        if g.members.iter().any(|m| roles.contains_key(m)) || groups == u16::MAX {
+            continue;
+        }
+        roles.insert(g.seq, Role::Seq(groups));
+        for m in g.members {
+            roles.insert(m, Role::Member(groups));
+        }
+        for c in g.closers {
+            roles.insert(c, Role::Closer(groups));
+        }
+        groups += 1;
+    }
 
     let mut bufs: Vec<Vec<f32>> = Vec::new();
     let mut node_buf: HashMap<usize, usize> = HashMap::new();
@@ -214,6 +273,16 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             NodeKind::Sum => Dsp::Sum,
             NodeKind::LaneSum => Dsp::LaneSum,
             NodeKind::LaneIndex => Dsp::LaneIndex,
+            NodeKind::Seq(score) => Dsp::Seq(Seq::new(lanes), score.clone()),
+            NodeKind::Reverb => Dsp::Reverb(Box::new(Reverb::new(sample_rate))),
+            NodeKind::Chorus => Dsp::Chorus(Box::new(Chorus::new(sample_rate))),
+            NodeKind::Comp => Dsp::Comp(Box::new(Comp::new(sample_rate))),
+            NodeKind::Crush => Dsp::Crush,
+            NodeKind::Sample(r) => {
+                let triggered = matches!(node.inputs.first(), Some(Input::Port(_)));
+                let looped = konst(2).is_some_and(|v| v != 0.0);
+                Dsp::Sample(Sampler::new(lanes, !triggered), r.data.clone(), looped)
+            }
             NodeKind::Feedback => unreachable!("handled above"),
         };
         ops.push(Op {
@@ -221,17 +290,26 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             lanes,
             ins,
             out: node_buf[&n],
+            role: roles.get(&n).copied().unwrap_or(Role::Plain),
         });
         keys.push(node.key.clone());
     }
     let out = spec.out.map(|o| in_ref(&mut bufs, &o));
+    let tracks = spec
+        .tracks
+        .iter()
+        .map(|(_, ins)| ins.map(|o| in_ref(&mut bufs, &o)))
+        .collect();
     CompiledGraph {
         params,
         ramps: [None; MAX_RAMPS],
+        sleep: vec![Sleep::default(); groups as usize],
         bufs,
         ops,
         feedback,
         out,
+        tracks,
+        track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
         tempo_bpm: spec.tempo_bpm,
         duration: spec.duration,
         keys,
@@ -302,6 +380,7 @@ fn schedule(spec: &GraphSpec) -> Vec<usize> {
     let mut roots: Vec<usize> = spec
         .out
         .iter()
+        .chain(spec.tracks.iter().flat_map(|(_, ins)| ins.iter()))
         .filter_map(|i| match i {
             Input::Port(p) => Some(p.node as usize),
             Input::Const(_) => None,
@@ -416,11 +495,33 @@ impl CompiledGraph {
     pub fn process_block(&mut self, ctx: &Ctx, left: &mut [f32], right: &mut [f32]) {
         self.advance_ramps();
         let bufs = &mut self.bufs;
+        let sleep = &mut self.sleep;
         for op in &mut self.ops {
+            match op.role {
+                Role::Member(g) if sleep[g as usize].asleep => continue,
+                Role::Closer(g) if sleep[g as usize].asleep => {
+                    bufs[op.out].fill(0.0);
+                    continue;
+                }
+                _ => {}
+            }
             // Taking the output buffer out lets every input be borrowed from `bufs` while
             // the node writes; `take` leaves an empty Vec, which does not allocate.
             let mut out = std::mem::take(&mut bufs[op.out]);
             run_op(op, ctx, bufs, &mut out);
+            match (op.role, &op.dsp) {
+                (Role::Seq(g), Dsp::Seq(seq, _)) => {
+                    let s = &mut sleep[g as usize];
+                    s.quiet = s.quiet_now;
+                    s.quiet_now = true;
+                    s.asleep = s.quiet && !seq.busy(ctx.frame, ctx.frame + BLOCK as u64);
+                }
+                (Role::Closer(g), _) => {
+                    let silent = out.iter().all(|v| v.abs() < SILENT);
+                    sleep[g as usize].quiet_now &= silent;
+                }
+                _ => {}
+            }
             bufs[op.out] = out;
         }
         for (src, dst) in &self.feedback {
@@ -431,6 +532,15 @@ impl CompiledGraph {
         }
         left.copy_from_slice(&input(bufs, &self.out[0]).data[..BLOCK]);
         right.copy_from_slice(&input(bufs, &self.out[1]).data[..BLOCK]);
+    }
+
+    /// Left and right of stem `i` for the block just processed.
+    pub fn track(&self, i: usize) -> Option<(&[f32], &[f32])> {
+        let t = self.tracks.get(i)?;
+        Some((
+            &input(&self.bufs, &t[0]).data[..BLOCK],
+            &input(&self.bufs, &t[1]).data[..BLOCK],
+        ))
     }
 
     /// Which running nodes each node of this graph takes its state from: pairs of (op here,
@@ -473,6 +583,11 @@ impl CompiledGraph {
                 (Dsp::Svf(a), Dsp::Svf(b)) => a.carry_from(b),
                 (Dsp::Ladder(a), Dsp::Ladder(b)) => a.carry_from(b),
                 (Dsp::Delay(a), Dsp::Delay(b)) => a.carry_from(b),
+                (Dsp::Seq(a, _), Dsp::Seq(b, _)) => a.carry_from(b),
+                (Dsp::Reverb(a), Dsp::Reverb(b)) => a.carry_from(b),
+                (Dsp::Chorus(a), Dsp::Chorus(b)) => a.carry_from(b),
+                (Dsp::Comp(a), Dsp::Comp(b)) => a.carry_from(b),
+                (Dsp::Sample(a, _, _), Dsp::Sample(b, _, _)) => a.carry_from(b),
                 _ => false,
             };
             carried += usize::from(ok);
@@ -523,21 +638,28 @@ fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
         Dsp::Tri(s) => s.process(ctx, i[0], out, lanes),
         Dsp::White(s) => s.process(out, lanes),
         Dsp::Pink(s) => s.process(out, lanes),
-        Dsp::Line(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Line(s) => s.process(ctx, i[0], i[1], i[2], i[3], out, lanes),
         Dsp::Adsr(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], out, lanes),
         Dsp::Perc(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
         Dsp::Metro(s) => s.process(ctx, i[0], out, lanes),
         Dsp::Smooth(s) => s.process(ctx, i[0], i[1], out, lanes),
         Dsp::Svf(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
         Dsp::Ladder(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
-        Dsp::Delay(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Delay(s) => s.process(ctx, i[0], i[1], i[2], i[3], out, lanes),
         Dsp::Drive => math::drive(i[0], i[1], out, lanes),
         Dsp::Pan => math::pan(i[0], i[1], out, lanes),
         Dsp::Bin(op) => math::binary(*op, i[0], i[1], out, lanes),
         Dsp::Un(op) => math::unary(*op, i[0], out, lanes),
         Dsp::Clip => math::clip(i[0], i[1], i[2], out, lanes),
         Dsp::Range => math::range(i[0], i[1], i[2], out, lanes),
+        Dsp::LaneSum if op.ins.len() > 1 => math::lane_sum_weighted(i[0], i[1], out),
         Dsp::LaneSum => math::lane_sum(i[0], out, i[0].lanes),
+        Dsp::Seq(s, score) => s.process(ctx, score, out, lanes),
+        Dsp::Reverb(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], out),
+        Dsp::Chorus(s) => s.process(ctx, i[0], i[1], i[2], i[3], out),
+        Dsp::Comp(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], i[5], out),
+        Dsp::Crush => dynamics::crush(i[0], i[1], out, lanes),
+        Dsp::Sample(s, data, looped) => s.process(ctx, data, i[0], i[1], *looped, out, lanes),
         Dsp::LaneIndex => math::lane_index(out, lanes),
         Dsp::Sum => unreachable!("handled above"),
     }

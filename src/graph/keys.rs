@@ -17,6 +17,14 @@ pub fn assign_keys(spec: &mut GraphSpec) {
             queue.push_back((p.node as usize, format!("{side}.{}", p.out)));
         }
     }
+    // A stem that is also in the mix keeps the key the mix gives it.
+    for (name, ins) in &spec.tracks {
+        for (side, inp) in ["L", "R"].iter().zip(ins) {
+            if let Input::Port(p) = inp {
+                queue.push_back((p.node as usize, format!("T{name}{side}.{}", p.out)));
+            }
+        }
+    }
     while let Some((idx, path)) = queue.pop_front() {
         if !spec.nodes[idx].key.is_empty() {
             continue;

@@ -6,6 +6,7 @@
 
 mod compile;
 mod keys;
+mod sleep;
 mod validate;
 
 pub use compile::{CompiledGraph, ParamSlot, compile};
@@ -13,6 +14,8 @@ pub use keys::assign_keys;
 pub use validate::{GraphError, MAX_NODES, validate};
 
 use crate::dsp::math::{BinOp, UnOp};
+use crate::dsp::sampler::SampleData;
+use crate::dsp::seq::{self, Score};
 use std::sync::Arc;
 
 /// Where in which file a node was made.
@@ -69,6 +72,55 @@ pub enum NodeKind {
     LaneIndex,
     /// Reads its source one block late, which is what lets a loop exist at all.
     Feedback,
+    /// A pattern's sequencer: per-voice freq, gate, vel, note, trigger and voice level.
+    Seq(Arc<Score>),
+    /// Stereo effects: inputs left, right, then their parameters; outputs left, right.
+    Reverb,
+    Chorus,
+    Comp,
+    Crush,
+    /// Plays a WAV file: inputs trigger, speed, loop (a constant 0/1); one output per channel.
+    Sample(SampleRef),
+}
+
+/// A loaded sample as a node holds it. Two refer to the same sound when their contents
+/// hash alike, so re-reading an unchanged file on reload still allows an in-place edit.
+#[derive(Clone)]
+pub struct SampleRef {
+    pub data: Arc<SampleData>,
+    pub hash: u64,
+}
+
+impl SampleRef {
+    pub fn new(data: SampleData) -> Self {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for v in &data.frames {
+            h = (h ^ v.to_bits() as u64).wrapping_mul(0x0100_0000_01b3);
+        }
+        h ^= data.rate.to_bits() as u64 ^ ((data.channels as u64) << 40);
+        SampleRef {
+            data: Arc::new(data),
+            hash: h,
+        }
+    }
+}
+
+impl PartialEq for SampleRef {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.data.len() == other.data.len()
+    }
+}
+
+impl std::fmt::Debug for SampleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Sample({} frames, {} ch, {} Hz)",
+            self.data.len(),
+            self.data.channels,
+            self.data.rate
+        )
+    }
 }
 
 impl NodeKind {
@@ -115,13 +167,21 @@ impl NodeKind {
             NodeKind::LaneSum => "poly",
             NodeKind::LaneIndex => "index",
             NodeKind::Feedback => "feedback",
+            NodeKind::Seq(_) => "seq",
+            NodeKind::Reverb => "reverb",
+            NodeKind::Chorus => "chorus",
+            NodeKind::Comp => "comp",
+            NodeKind::Crush => "crush",
+            NodeKind::Sample(_) => "sample",
         }
     }
 
     /// Number of output channels.
     pub fn outputs(&self) -> usize {
         match self {
-            NodeKind::Pan => 2,
+            NodeKind::Pan | NodeKind::Reverb | NodeKind::Chorus | NodeKind::Comp => 2,
+            NodeKind::Seq(_) => seq::OUTPUTS,
+            NodeKind::Sample(s) => s.data.channels.clamp(1, 2),
             _ => 1,
         }
     }
@@ -150,6 +210,8 @@ pub struct GraphSpec {
     pub duration: Option<f64>,
     /// Beats an edit waits for before it is heard (`reload_at`): 1 = next beat, 4 = next bar.
     pub reload_beats: Option<f64>,
+    /// Named buses (`.track("name")`), left and right, in the order first named.
+    pub tracks: Vec<(String, [Input; 2])>,
 }
 
 /// The numbers that differ between two specs of the same shape, as ((node, input), new
@@ -160,6 +222,7 @@ pub fn param_changes(old: &GraphSpec, new: &GraphSpec) -> Option<Vec<((u32, u32)
         || old.tempo_bpm != new.tempo_bpm
         || old.duration != new.duration
         || old.reload_beats != new.reload_beats
+        || old.tracks != new.tracks
     {
         return None;
     }

@@ -1,7 +1,9 @@
 //! The graph under construction while a script runs, and the `Signal` values scripts hold;
 //! control thread only.
 
-use crate::graph::{GraphSpec, Input, MAX_NODES, NodeKind, NodeSpec, PortRef, SrcPos};
+use crate::graph::{GraphSpec, Input, MAX_NODES, NodeKind, NodeSpec, PortRef, SampleRef, SrcPos};
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A signal as a script sees it: one port (mono) or two (stereo), `lanes` wide.
@@ -42,11 +44,22 @@ impl Arg {
     }
 }
 
-/// The voice handle a `poly` instrument receives.
+/// The voice handle an instrument receives: `poly` sets index and count; a pattern or MIDI
+/// instrument also gives each voice's note signals.
 #[derive(Clone, Debug)]
 pub struct Voice {
     pub index: Sig,
     pub count: i64,
+    pub notes: Option<NoteSigs>,
+}
+
+/// A voice's note as signals, one lane per voice.
+#[derive(Clone, Debug)]
+pub struct NoteSigs {
+    pub freq: Sig,
+    pub gate: Sig,
+    pub vel: Sig,
+    pub note: Sig,
 }
 
 pub struct Builder {
@@ -56,7 +69,16 @@ pub struct Builder {
     pub reload_beats: Option<f64>,
     /// Lanes of the `poly` instrument being built, if any.
     pub poly_lanes: Option<u32>,
+    /// Inside a pattern instrument: the per-voice note trigger that restarts time-shaped
+    /// nodes (`line`, `sample`) at each note.
+    pub voice_trig: Option<PortRef>,
+    /// Named stems, in the order first named.
+    pub tracks: Vec<(String, [Input; 2])>,
     pub sample_rate: f64,
+    /// The script's folder: sample paths resolve inside it.
+    pub root: PathBuf,
+    /// Samples read so far, by resolved path (a file used twice is read once).
+    pub samples: HashMap<PathBuf, SampleRef>,
 }
 
 impl Builder {
@@ -67,17 +89,16 @@ impl Builder {
             duration: None,
             reload_beats: None,
             poly_lanes: None,
+            voice_trig: None,
+            tracks: Vec::new(),
             sample_rate,
+            root: PathBuf::from("."),
+            samples: HashMap::new(),
         }
     }
 
     /// Adds a node; its lane count is the widest of its inputs and the enclosing `poly`.
     pub fn add(&mut self, kind: NodeKind, inputs: &[Input], pos: &SrcPos) -> Result<u32, String> {
-        if self.nodes.len() >= MAX_NODES {
-            return Err(format!(
-                "too many nodes: a graph may hold {MAX_NODES}; this script builds more"
-            ));
-        }
         // Inside a poly instrument only nodes that differ per voice even with equal inputs
         // (noise, the voice index) need a copy per voice; the rest follow their inputs, so a
         // shared LFO or gate runs once, not once per voice, and sounds the same.
@@ -105,13 +126,19 @@ impl Builder {
         self.push(kind, inputs, lanes, pos)
     }
 
-    fn push(
+    /// Adds a node with an explicit lane count (a sequencer sets its voices itself).
+    pub fn push(
         &mut self,
         kind: NodeKind,
         inputs: &[Input],
         lanes: u32,
         pos: &SrcPos,
     ) -> Result<u32, String> {
+        if self.nodes.len() >= MAX_NODES {
+            return Err(format!(
+                "too many nodes: a graph may hold {MAX_NODES}; this script builds more"
+            ));
+        }
         self.nodes.push(NodeSpec {
             kind,
             inputs: inputs.to_vec(),
@@ -166,6 +193,7 @@ impl Builder {
             tempo_bpm: self.tempo_bpm,
             duration: self.duration,
             reload_beats: self.reload_beats,
+            tracks: self.tracks,
         }
     }
 

@@ -129,6 +129,14 @@ pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) 
         _ if msg.contains("'eval'") => Some(
             "eval is disabled: scripts are shared, so they cannot run code from strings".into(),
         ),
+        // `loop` is a Rhai keyword, so it cannot be a method name.
+        _ if lines
+            .get(line.wrapping_sub(1))
+            .and_then(|l| l.get(col.saturating_sub(1)..))
+            .is_some_and(|rest| rest.starts_with("loop")) =>
+        {
+            Some("`loop` is a Rhai keyword: a sample loops with .looped(), e.g. sample(\"break.wav\").looped()".into())
+        }
         _ => None,
     };
     Diagnostic::new(file, line, col, msg).with_hint(hint)

@@ -2,6 +2,7 @@
 //! engine and documents it; control thread only.
 
 use super::builder::{Arg, Builder, Sig, Voice, src_pos};
+use super::fx;
 use crate::dsp::math::{BinOp, UnOp};
 use crate::graph::{Input, NodeKind, PortRef, SrcPos};
 use rhai::{Dynamic, Engine, EvalAltResult, FnPtr, NativeCallContext, Position};
@@ -127,19 +128,43 @@ pub const FUNCTIONS: &[FnDef] = &[
         Some(|b, p, _| src(b, p, NodeKind::Pink, &[]))
     ),
     def!(
+        "sources",
+        "sample",
+        ["file"],
+        "plays a WAV file (8–32-bit int or float, mono or stereo) at the engine rate; the path stays inside the script's folder; in an instrument it starts at each note, outside one with the piece",
+        "pattern(\"x ~ x x\").play(|v| sample(\"samples/rim.wav\") * v.vel)",
+        None
+    ),
+    def!(
+        "sources",
+        "speed",
+        ["x", "rate"],
+        "playback speed of a sample(..): 2 = an octave up and twice as short, negative = backwards",
+        "sample(\"samples/rim.wav\").speed(0.5)",
+        None
+    ),
+    def!(
+        "sources",
+        "looped",
+        ["x"],
+        "loops a sample(..) (`loop` is a Rhai keyword, so the method is `looped`)",
+        "sample(\"samples/rim.wav\").looped() * 0.5",
+        None
+    ),
+    def!(
         "control",
         "line",
         ["from", "to", "secs"],
-        "linear ramp from `from` to `to` over `secs`, then holds",
+        "linear ramp from `from` to `to` over `secs`, then holds; inside a pattern instrument it starts again at each note",
         "sine(line(150, 45, 0.08))",
         Some(|b, p, a| {
             non_negative(&a[2], "secs")?;
-            src(
-                b,
-                p,
-                NodeKind::Line,
-                &[(&a[0], "from"), (&a[1], "to"), (&a[2], "secs")],
-            )
+            let mut ins = inputs(b, &[(&a[0], "from"), (&a[1], "to"), (&a[2], "secs")])?;
+            // Inside a pattern instrument the ramp starts again at each note.
+            if let Some(t) = b.voice_trig {
+                ins.push(Input::Port(t));
+            }
+            Ok(Dynamic::from(b.source(NodeKind::Line, &ins, p)?))
         })
     ),
     def!(
@@ -320,6 +345,78 @@ pub const FUNCTIONS: &[FnDef] = &[
         "echoes every `secs`, each `feedback` (0..1) times the last, added to the input",
         "pad.delay(beats(0.75), 0.35)",
         Some(|b, p, a| delay(b, p, &a[0], &a[1], &a[2]))
+    ),
+    def!(
+        "effects",
+        "delay",
+        ["x", "secs", "feedback", "wet"],
+        "echoes like delay(secs, feedback), the echoes scaled by `wet` before they join the input",
+        "saw(110).delay(0.375, 0.45, 0.35)",
+        Some(|b, p, a| delay_wet(b, p, &a[0], &a[1], &a[2], &a[3]))
+    ),
+    def!(
+        "effects",
+        "reverb",
+        ["x", "mix"],
+        "stereo algorithmic reverb (8-line feedback delay network), 2 s decay; mix 0 = dry … 1 = all reverb",
+        "saw(220).lpf(900).reverb(0.3)",
+        Some(|b, p, a| fx::reverb(b, p, &a[0], &a[1], &Dynamic::from(2.0), &Dynamic::from(0.4)))
+    ),
+    def!(
+        "effects",
+        "reverb",
+        ["x", "mix", "secs"],
+        "reverb whose tail falls by 60 dB in `secs` (RT60, 0.1..30)",
+        "noise().hpf(5000) * perc(metro(1), 0.001, 0.05) .reverb(0.5, 4)",
+        Some(|b, p, a| fx::reverb(b, p, &a[0], &a[1], &a[2], &Dynamic::from(0.4)))
+    ),
+    def!(
+        "effects",
+        "reverb",
+        ["x", "mix", "secs", "damp"],
+        "reverb with high-frequency damping 0 (bright) … 1 (dark)",
+        "saw(110).reverb(0.4, 3, 0.7)",
+        Some(|b, p, a| fx::reverb(b, p, &a[0], &a[1], &a[2], &a[3]))
+    ),
+    def!(
+        "effects",
+        "chorus",
+        ["x", "rate", "depth"],
+        "stereo chorus: three swept copies ~15 ms late; rate in Hz, depth 0..1 (±5 ms)",
+        "saw(220).chorus(0.3, 0.5)",
+        Some(|b, p, a| fx::chorus(b, p, &a[0], &a[1], &a[2]))
+    ),
+    def!(
+        "effects",
+        "comp",
+        ["x", "threshold_db", "ratio"],
+        "compressor (stereo-linked peak detector, 10 ms attack, 100 ms release): above the threshold, level rises 1/ratio as fast",
+        "(saw(55) * 2).comp(-12, 4)",
+        Some(|b, p, a| fx::comp(
+            b,
+            p,
+            &a[0],
+            &a[1],
+            &a[2],
+            &Dynamic::from(0.01),
+            &Dynamic::from(0.1)
+        ))
+    ),
+    def!(
+        "effects",
+        "comp",
+        ["x", "threshold_db", "ratio", "attack", "release"],
+        "compressor with attack and release times in seconds",
+        "saw(55).comp(-20, 8, 0.002, 0.25)",
+        Some(|b, p, a| fx::comp(b, p, &a[0], &a[1], &a[2], &a[3], &a[4]))
+    ),
+    def!(
+        "effects",
+        "crush",
+        ["x", "bits"],
+        "bit crusher: rounds to 2^(bits−1) steps per unit (1..24 bits, fractions allowed)",
+        "sine(110).crush(4)",
+        Some(|b, p, a| fx::crush(b, p, &a[0], &a[1]))
     ),
     def!(
         "effects",
@@ -570,6 +667,78 @@ pub const FUNCTIONS: &[FnDef] = &[
         })
     ),
     def!(
+        "sequencing",
+        "pattern",
+        ["text"],
+        "a pattern in mini-notation, one cycle per bar: steps share the bar; `~` rest; `[a b]` subdivides a step; `a*3` repeats; `<a b>` takes turns per cycle; `[c3,e3,g3]` chord; `x(3,8)` / `x(3,8,2)` Euclidean (with rotation); `a?` / `a?0.3` chance (seeded); `a _` or `a@2` lengthens a step; steps are note names (`c#3`, `eb4`, `a` = a3), MIDI numbers or `x`",
+        "pattern(\"x ~ x [~ x]\").play(|v| sine(v.freq) * perc(v.gate, 0.001, 0.2))",
+        None
+    ),
+    def!(
+        "sequencing",
+        "play",
+        ["p", "instrument"],
+        "plays the pattern on an instrument `|v| …`, called once to build a voice template; v.freq, v.gate, v.vel, v.note are each voice's signals; inside it, line/sample restart at each note",
+        "pattern(\"a2 c3 e3 g3\").play(|v| saw(v.freq).lpf(v.freq * 4, 0.8) * perc(v.gate, 0.005, 0.25) * v.vel)",
+        None
+    ),
+    def!(
+        "sequencing",
+        "voices",
+        ["p", "n"],
+        "voices the instrument gets (default 8, 1..64); a note with every voice busy takes the oldest one's after a 3 ms fade",
+        "pattern(\"[c3,e3,g3,b3]\").voices(4).play(|v| tri(v.freq) * adsr(v.gate, 0.01, 0.1, 0.7, 0.3) * 0.2)",
+        None
+    ),
+    def!(
+        "sequencing",
+        "legato",
+        ["p", "x"],
+        "gate length as a fraction of each step (default 1; 0.5 = staccato, above 1 overlaps)",
+        "pattern(\"c3 e3 g3 c4\").legato(0.5).play(|v| saw(v.freq) * adsr(v.gate, 0.005, 0.1, 0.5, 0.05) * 0.3)",
+        None
+    ),
+    def!(
+        "sequencing",
+        "fast",
+        ["p", "n"],
+        "plays the pattern n times per bar",
+        "pattern(\"x ~\").fast(2).play(|v| noise() * perc(v.gate, 0.001, 0.03))",
+        None
+    ),
+    def!(
+        "sequencing",
+        "slow",
+        ["p", "n"],
+        "stretches the pattern over n bars",
+        "pattern(\"c2 g2\").slow(2).play(|v| sine(v.freq) * adsr(v.gate, 0.01, 0.2, 0.6, 0.2))",
+        None
+    ),
+    def!(
+        "sequencing",
+        "freq",
+        ["p"],
+        "the pattern as a stepped frequency line (one voice; holds its value through rests; with legato above 1 the notes tie without a new gate)",
+        "saw(pattern(\"a1 c2 e2 g2\").freq()) * 0.2",
+        None
+    ),
+    def!(
+        "sequencing",
+        "gate",
+        ["p"],
+        "the pattern as a gate line: 1 while a note is held, 0 otherwise",
+        "sine(220) * adsr(pattern(\"x ~ x x\").gate(), 0.005, 0.05, 0.5, 0.1)",
+        None
+    ),
+    def!(
+        "mixing",
+        "track",
+        ["x", "name"],
+        "names a stem: `waves render` also writes NAME__name.wav; the same name twice is one bus",
+        "pattern(\"x*4\").play(|v| sine(line(150, 45, 0.08)) * perc(v.gate, 0.001, 0.3)).track(\"kick\")",
+        None
+    ),
+    def!(
         "voices",
         "poly",
         ["n", "instrument"],
@@ -595,11 +764,11 @@ pub const FUNCTIONS: &[FnDef] = &[
     ),
 ];
 
-fn err_at(msg: String, pos: Position) -> Box<EvalAltResult> {
+pub(crate) fn err_at(msg: String, pos: Position) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorRuntime(msg.into(), pos))
 }
 
-fn type_name(d: &Dynamic) -> &'static str {
+pub(crate) fn type_name(d: &Dynamic) -> &'static str {
     if d.is::<Sig>() {
         "a signal"
     } else if d.is_string() {
@@ -636,35 +805,35 @@ pub fn arg(d: &Dynamic, what: &str) -> Result<Arg, String> {
     ))
 }
 
-fn number(d: &Dynamic, what: &str) -> Result<f64, String> {
+pub(crate) fn number(d: &Dynamic, what: &str) -> Result<f64, String> {
     match arg(d, what)? {
         Arg::Num(n) => Ok(n),
         Arg::Sig(_) => Err(format!("`{what}` must be a number here, not a signal")),
     }
 }
 
-fn konst(d: &Dynamic) -> Option<f64> {
+pub(crate) fn konst(d: &Dynamic) -> Option<f64> {
     match arg(d, "") {
         Ok(Arg::Num(n)) => Some(n),
         _ => None,
     }
 }
 
-fn non_negative(d: &Dynamic, what: &str) -> Result<(), String> {
+pub(crate) fn non_negative(d: &Dynamic, what: &str) -> Result<(), String> {
     match konst(d) {
         Some(v) if v < 0.0 => Err(format!("`{what}` cannot be negative (got {v})")),
         _ => Ok(()),
     }
 }
 
-fn positive(d: &Dynamic, what: &str) -> Result<(), String> {
+pub(crate) fn positive(d: &Dynamic, what: &str) -> Result<(), String> {
     match konst(d) {
         Some(v) if v <= 0.0 => Err(format!("`{what}` must be above 0 (got {v})")),
         _ => Ok(()),
     }
 }
 
-fn sig(d: &Dynamic, fname: &str) -> Result<Sig, String> {
+pub(crate) fn sig(d: &Dynamic, fname: &str) -> Result<Sig, String> {
     d.clone().try_cast::<Sig>().ok_or_else(|| {
         format!(
             "{fname} needs a signal to act on, got {}; e.g. saw(110).{fname}(…)",
@@ -673,7 +842,7 @@ fn sig(d: &Dynamic, fname: &str) -> Result<Sig, String> {
     })
 }
 
-fn mono_input(_b: &Builder, a: &Arg, what: &str) -> Result<Input, String> {
+pub(crate) fn mono_input(_b: &Builder, a: &Arg, what: &str) -> Result<Input, String> {
     match a {
         Arg::Num(n) => Ok(Input::Const(*n as f32)),
         Arg::Sig(s) if s.stereo => Err(format!(
@@ -683,14 +852,14 @@ fn mono_input(_b: &Builder, a: &Arg, what: &str) -> Result<Input, String> {
     }
 }
 
-fn inputs(b: &Builder, params: &[(&Dynamic, &str)]) -> Result<Vec<Input>, String> {
+pub(crate) fn inputs(b: &Builder, params: &[(&Dynamic, &str)]) -> Result<Vec<Input>, String> {
     params
         .iter()
         .map(|(d, w)| mono_input(b, &arg(d, w)?, w))
         .collect()
 }
 
-fn src(
+pub(crate) fn src(
     b: &mut Builder,
     p: &SrcPos,
     kind: NodeKind,
@@ -700,7 +869,7 @@ fn src(
     Ok(Dynamic::from(b.source(kind, &ins, p)?))
 }
 
-fn process(
+pub(crate) fn process(
     b: &mut Builder,
     p: &SrcPos,
     kind: NodeKind,
@@ -751,6 +920,17 @@ fn delay(
     secs: &Dynamic,
     fb: &Dynamic,
 ) -> Result<Dynamic, String> {
+    delay_wet(b, p, x, secs, fb, &Dynamic::from(1.0))
+}
+
+fn delay_wet(
+    b: &mut Builder,
+    p: &SrcPos,
+    x: &Dynamic,
+    secs: &Dynamic,
+    fb: &Dynamic,
+    wet: &Dynamic,
+) -> Result<Dynamic, String> {
     if let Some(s) = konst(secs)
         && !(0.0..=30.0).contains(&s)
     {
@@ -771,7 +951,7 @@ fn delay(
         NodeKind::Delay,
         "delay",
         x,
-        &[(secs, "secs"), (fb, "feedback")],
+        &[(secs, "secs"), (fb, "feedback"), (wet, "wet")],
     )
 }
 
@@ -822,7 +1002,7 @@ pub fn binary(
 }
 
 /// The left/right inputs of an operand and whether it is stereo.
-fn side(a: &Arg) -> ([Input; 2], bool) {
+pub(crate) fn side(a: &Arg) -> ([Input; 2], bool) {
     match a {
         Arg::Num(n) => ([Input::Const(*n as f32); 2], false),
         Arg::Sig(s) => ([Input::Port(s.ch[0]), Input::Port(s.ch[1])], s.stereo),
@@ -961,20 +1141,29 @@ pub fn parse_note(s: &str) -> Option<i32> {
     (0..=127).contains(&m).then_some(m)
 }
 
+/// Where a native call was made: its file (the importing module's name inside a module)
+/// and line:col.
+pub(crate) fn call_pos(ctx: &NativeCallContext, file: &Arc<str>) -> SrcPos {
+    let pos = ctx.call_position();
+    let f: Arc<str> = match ctx.call_source() {
+        Some(s) if !s.is_empty() => Arc::from(s),
+        _ => file.clone(),
+    };
+    src_pos(&f, pos.line().unwrap_or(0), pos.position().unwrap_or(0))
+}
+
 /// Registers the whole vocabulary on `engine`, building into `builder`.
-pub fn register(engine: &mut Engine, builder: Rc<RefCell<Builder>>, file: Arc<str>) {
+pub fn register(
+    engine: &mut Engine,
+    builder: Rc<RefCell<Builder>>,
+    imports: Rc<RefCell<super::resolver::Imports>>,
+    file: Arc<str>,
+) {
     engine.register_type_with_name::<Sig>("Signal");
     engine.register_type_with_name::<Voice>("Voice");
     let pos_of = {
         let file = file.clone();
-        move |ctx: &NativeCallContext| {
-            let pos = ctx.call_position();
-            let f: Arc<str> = match ctx.call_source() {
-                Some(s) if !s.is_empty() => Arc::from(s),
-                _ => file.clone(),
-            };
-            src_pos(&f, pos.line().unwrap_or(0), pos.position().unwrap_or(0))
-        }
+        move |ctx: &NativeCallContext| call_pos(ctx, &file)
     };
     for def in FUNCTIONS {
         let Some(build) = def.build else { continue };
@@ -1039,6 +1228,7 @@ pub fn register(engine: &mut Engine, builder: Rc<RefCell<Builder>>, file: Arc<st
     {
         let b = builder.clone();
         let pos_of = pos_of.clone();
+        let imports = imports.clone();
         engine.register_fn("poly", move |ctx: NativeCallContext, n: i64, f: FnPtr| -> Result<Sig, Box<EvalAltResult>> {
             let at = ctx.call_position();
             if !(1..=1024).contains(&n) {
@@ -1060,8 +1250,8 @@ pub fn register(engine: &mut Engine, builder: Rc<RefCell<Builder>>, file: Arc<st
                     return Err(e);
                 }
             };
-            let voice = Voice { index, count: n };
-            let result: Result<Dynamic, _> = f.call_within_context(&ctx, (voice,));
+            let voice = Voice { index, count: n, notes: None };
+            let result = super::sequencing::call_instrument(&ctx, &imports, &f, voice);
             b.borrow_mut().poly_lanes = None;
             let out = result?;
             let s = match arg(&out, "instrument result") {
@@ -1148,6 +1338,7 @@ pub fn reference_markdown() -> String {
         }
         let form = match f.params.split_first() {
             Some((&"x", rest)) => format!("`x.{}({})`", f.name, rest.join(", ")),
+            Some((&"p", rest)) => format!("`p.{}({})`", f.name, rest.join(", ")),
             _ => format!("`{}({})`", f.name, f.params.join(", ")),
         };
         s.push_str(&format!(
@@ -1164,7 +1355,10 @@ pub fn reference_markdown() -> String {
         "\nPrecedence is Rhai's: unary `-` binds tightest, then `*` `/`, then `+` `-`; \
          method calls bind tighter than any operator (`-saw(1).gain(2)` is `-(saw(1).gain(2))`).\n\
          \nInside `poly(n, |v| ...)`, `v.index` is the voice number (0..n-1) as a signal and \
-         `v.count` is n.\n",
+         `v.count` is n.\n\
+         \nInside `pattern(..).play(|v| ...)`, `v.freq` (Hz), `v.gate` (1 while the note is held), \
+         `v.vel` (0..1) and `v.note` (MIDI number) are signals with one lane per voice; `x` steps \
+         play at c4 (note 60). `p` stands for a pattern.\n",
     );
     s
 }

@@ -4,8 +4,10 @@ pub mod builder;
 pub mod diag;
 pub mod dsl;
 pub mod engine;
+pub mod fx;
 pub mod resolver;
 pub mod samples;
+pub mod sequencing;
 
 pub use diag::Diagnostic;
 
@@ -62,12 +64,28 @@ pub fn compile_source(
 ) -> Result<Compiled, Diagnostic> {
     let names = hint_names(source);
     let builder = Rc::new(RefCell::new(Builder::new(sample_rate)));
+    builder.borrow_mut().root = root.to_path_buf();
     let imports = Rc::new(RefCell::new(Imports::default()));
     let file_arc: Arc<str> = Arc::from(file);
     let result = {
         let mut engine = engine::hardened();
         engine.set_module_resolver(SandboxResolver::new(root, imports.clone()));
-        dsl::register(&mut engine, builder.clone(), file_arc.clone());
+        dsl::register(
+            &mut engine,
+            builder.clone(),
+            imports.clone(),
+            file_arc.clone(),
+        );
+        imports
+            .borrow_mut()
+            .sources
+            .insert(file.to_string(), source.to_string());
+        sequencing::register(
+            &mut engine,
+            builder.clone(),
+            imports.clone(),
+            file_arc.clone(),
+        );
         let mut ast = engine
             .compile(source)
             .map_err(|e| diag::from_parse(&e, file, source, &names))?;
@@ -88,10 +106,13 @@ pub fn compile_source(
             )
         })?
         .into_inner();
+    let mut sample_files: Vec<PathBuf> = builder.samples.keys().cloned().collect();
+    sample_files.sort();
     let mut spec = builder.finish(&out);
     graph::validate(&spec).map_err(|e| diag::from_graph(&e, file))?;
     graph::assign_keys(&mut spec);
-    let files = imports.borrow().files.clone();
+    let mut files = imports.borrow().files.clone();
+    files.extend(sample_files);
     Ok(Compiled { spec, files })
 }
 

@@ -11,6 +11,12 @@ use std::rc::Rc;
 #[derive(Default, Debug)]
 pub struct Imports {
     pub files: Vec<PathBuf>,
+    /// Text of every script read, by the name its positions are reported under (what
+    /// pattern errors use to point inside a string).
+    pub sources: HashMap<String, String>,
+    /// Each imported module's code: a closure a patch returns (`fn kick() { |v| .. }`) is
+    /// a function of its module, and is called through it.
+    pub asts: Vec<rhai::AST>,
     cache: HashMap<PathBuf, Shared<Module>>,
 }
 
@@ -97,7 +103,12 @@ impl ModuleResolver for SandboxResolver {
             .compile(&text)
             .map_err(|e| in_module(Box::new(EvalAltResult::ErrorParsing(*e.0, e.1))))?;
         ast.set_source(name.as_str());
-        self.imports.borrow_mut().files.push(file.clone());
+        {
+            let mut im = self.imports.borrow_mut();
+            im.files.push(file.clone());
+            im.sources.insert(name.clone(), text);
+            im.asts.push(ast.clone());
+        }
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
         let module: Shared<Module> = module.into();
         self.imports.borrow_mut().cache.insert(file, module.clone());

@@ -1,0 +1,478 @@
+//! The sequencer: turns a pattern's notes into per-voice control signals (freq, gate,
+//! velocity, note, trigger, voice level), allocating and stealing voices; audio thread.
+//!
+//! Positions come from the transport frame alone (`Ctx::frame`), never from a counter of
+//! its own, so a step lands on the exact sample its beat falls on however long the piece
+//! has run, and a sequencer built by a hot reload is in time from its first block.
+
+use super::{BLOCK, Carry, Ctx, copy_same};
+
+/// One note of one cycle, as the sequencer reads it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Note {
+    /// Position in the cycle, 0..1.
+    pub start: f64,
+    /// Length in cycles.
+    pub len: f64,
+    /// MIDI note number (fractional allowed).
+    pub note: f32,
+    pub vel: f32,
+    /// Chance to play, rolled per cycle from the score's seed.
+    pub prob: f32,
+}
+
+/// Everything a sequencer plays: the notes of each cycle of one period, and its timing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Score {
+    pub notes: Vec<Note>,
+    /// Notes of cycle `c` are `notes[offsets[c]..offsets[c + 1]]`.
+    pub offsets: Vec<u32>,
+    pub seed: u64,
+    /// Beats one cycle lasts (4 = a bar; `.fast(2)` halves it).
+    pub cycle_beats: f64,
+    /// Gate length as a fraction of each note's length.
+    pub legato: f64,
+    /// Fade a stolen voice before its new note (instruments); off for stepped control lines.
+    pub steal_fade: bool,
+}
+
+impl Score {
+    pub fn period(&self) -> u64 {
+        (self.offsets.len().max(2) - 1) as u64
+    }
+
+    fn cycle(&self, c: u64) -> &[Note] {
+        let p = self.period();
+        let i = (c % p) as usize;
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&a), Some(&b)) => self.notes.get(a as usize..b as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// A value in 0..1 from (seed, cycle, note index): the `?` roll. A hash, not a generator,
+/// so a note's fate depends only on where it is, and renders and live takes agree.
+pub fn chance(seed: u64, cycle: u64, index: u32) -> f32 {
+    let mut x = seed ^ cycle.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((index as u64) << 32);
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 31;
+    (x >> 40) as f32 / (1u64 << 24) as f32
+}
+
+fn mtof(note: f32) -> f32 {
+    440.0 * ((note - 69.0) / 12.0).exp2()
+}
+
+/// Outputs, in the order of the node's ports.
+pub const OUT_FREQ: usize = 0;
+pub const OUT_GATE: usize = 1;
+pub const OUT_VEL: usize = 2;
+pub const OUT_NOTE: usize = 3;
+pub const OUT_TRIG: usize = 4;
+pub const OUT_AMP: usize = 5;
+pub const OUTPUTS: usize = 6;
+
+/// How long a stolen voice takes to fade out before its new note starts.
+pub const STEAL_FADE_SECS: f32 = 0.003;
+
+/// A note waiting for its voice to finish fading.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Pending {
+    on: u64,
+    gate_frames: u64,
+    freq: f32,
+    note: f32,
+    vel: f32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Lane {
+    /// Frame the current note started (its trigger frame); `u64::MAX` before any note.
+    on: u64,
+    /// First frame after the gate.
+    gate_end: u64,
+    freq: f32,
+    note: f32,
+    vel: f32,
+    /// The voice level falls from `fade_from` at `fade_start` to 0 at `fade_end`.
+    fade_start: u64,
+    fade_end: u64,
+    fade_from: f32,
+    pending: Option<Pending>,
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Lane {
+            on: u64::MAX,
+            gate_end: 0,
+            freq: mtof(60.0),
+            note: 60.0,
+            vel: 0.0,
+            fade_start: 0,
+            fade_end: 0,
+            fade_from: 1.0,
+            pending: None,
+        }
+    }
+}
+
+impl Lane {
+    fn start(&mut self, p: Pending) {
+        self.on = p.on;
+        self.gate_end = p.on + p.gate_frames;
+        self.freq = p.freq;
+        self.note = p.note;
+        self.vel = p.vel;
+        self.pending = None;
+    }
+
+    fn level(&self, t: u64) -> f32 {
+        if t >= self.fade_end {
+            // A voice whose fade ended is silent until its next note starts.
+            if self.pending.is_some() { 0.0 } else { 1.0 }
+        } else if t < self.fade_start {
+            1.0
+        } else {
+            let span = (self.fade_end - self.fade_start) as f32;
+            self.fade_from * (self.fade_end - t) as f32 / span
+        }
+    }
+}
+
+/// Voices (lanes) of one pattern, and the notes they play.
+pub struct Seq {
+    lanes: Vec<Lane>,
+    /// The lane's outputs already hold its unchanging values for a whole block, so a quiet
+    /// block needs no writes. Not carried by a reload: the new graph's buffers are fresh.
+    written: Vec<bool>,
+}
+
+impl Seq {
+    pub fn new(lanes: usize) -> Self {
+        Seq {
+            lanes: vec![Lane::default(); lanes.max(1)],
+            written: vec![false; lanes.max(1)],
+        }
+    }
+
+    /// Writes `OUTPUTS` outputs of `lanes` lanes each into `out`.
+    pub fn process(&mut self, ctx: &Ctx, score: &Score, out: &mut [f32], lanes: usize) {
+        let lanes = lanes.min(self.lanes.len());
+        let cycle_frames = (score.cycle_beats * ctx.frames_per_beat).max(1.0);
+        let start = ctx.frame;
+        let end = start + BLOCK as u64;
+        let mut pos = 0usize;
+        // Cycles that can hold an onset in this block. A cycle shorter than a block is
+        // clamped by validation; the bound keeps a pathological score from stalling.
+        let c0 = (start as f64 / cycle_frames).floor() as u64;
+        let c1 = ((end - 1) as f64 / cycle_frames).floor() as u64;
+        for c in c0..=c1.min(c0 + 64) {
+            for (i, n) in score.cycle(c).iter().enumerate() {
+                let on = ((c as f64 + n.start) * cycle_frames).round() as u64;
+                if on < start || on >= end {
+                    continue;
+                }
+                if n.prob < 1.0 && chance(score.seed, c, i as u32) >= n.prob {
+                    continue;
+                }
+                let at = (on - start) as usize;
+                self.render(start, pos, at, out, lanes);
+                pos = at;
+                let gate = (n.len * score.legato * cycle_frames).round() as u64;
+                // One frame short, so back-to-back notes on one voice still show a falling
+                // and a rising gate (a new attack), unless legato asks them to overlap.
+                let gate_frames = if score.legato <= 1.0 {
+                    gate.saturating_sub(1).max(1)
+                } else {
+                    gate.max(1)
+                };
+                let p = Pending {
+                    on,
+                    gate_frames,
+                    freq: mtof(n.note),
+                    note: n.note,
+                    vel: n.vel,
+                };
+                self.assign(p, ctx.sample_rate, lanes, score.steal_fade);
+            }
+        }
+        self.render(start, pos, BLOCK, out, lanes);
+    }
+
+    /// Whether any voice's gate rises or falls, or a voice fades, during frames `t0..t1`:
+    /// while none does, every voice signal is constant, and an instrument whose output has
+    /// gone silent may sleep (a held gate under a finished envelope changes nothing).
+    pub fn busy(&self, t0: u64, t1: u64) -> bool {
+        let within = |t: u64| t >= t0 && t < t1;
+        self.lanes.iter().any(|l| {
+            l.pending.is_some()
+                || l.fade_end > t0
+                || (l.on != u64::MAX && (within(l.on) || within(l.gate_end)))
+        })
+    }
+
+    /// Gives a note a voice: the free voice whose gate ended longest ago, else the oldest
+    /// note's voice (stolen).
+    fn assign(&mut self, p: Pending, sample_rate: f32, lanes: usize, fade_steals: bool) {
+        let t = p.on;
+        let mut free: Option<(usize, u64)> = None;
+        let mut oldest: Option<(usize, u64)> = None;
+        for (l, lane) in self.lanes[..lanes].iter().enumerate() {
+            let busy = lane.pending.is_some() || (lane.on != u64::MAX && lane.gate_end > t);
+            if !busy {
+                let ended = if lane.on == u64::MAX {
+                    0
+                } else {
+                    lane.gate_end
+                };
+                if free.is_none_or(|(_, e)| ended < e) {
+                    free = Some((l, ended));
+                }
+            } else {
+                let began = lane.pending.map_or(lane.on, |q| q.on);
+                if oldest.is_none_or(|(_, b)| began < b) {
+                    oldest = Some((l, began));
+                }
+            }
+        }
+        if let Some((l, _)) = free {
+            self.lanes[l].start(p);
+            return;
+        }
+        let Some((l, _)) = oldest else { return };
+        let lane = &mut self.lanes[l];
+        if !fade_steals {
+            lane.start(p);
+            return;
+        }
+        let fade = ((STEAL_FADE_SECS * sample_rate) as u64).max(1);
+        if lane.pending.is_none() {
+            lane.fade_from = lane.level(t);
+            lane.fade_start = t;
+            lane.fade_end = t + fade;
+            lane.gate_end = lane.gate_end.min(t);
+        }
+        lane.pending = Some(Pending {
+            on: lane.fade_end.max(t),
+            ..p
+        });
+    }
+
+    /// Writes frames `from..to` of every output from the voices' current state.
+    fn render(&mut self, start: u64, from: usize, to: usize, out: &mut [f32], lanes: usize) {
+        if from >= to {
+            return;
+        }
+        let n = BLOCK * lanes;
+        let (t0, t1) = (start + from as u64, start + to as u64);
+        for (l, lane) in self.lanes[..lanes].iter_mut().enumerate() {
+            let changes = lane.pending.is_some_and(|p| p.on < t1)
+                || (lane.fade_end > t0 && lane.fade_start < t1);
+            let edge = |t: u64| t >= t0 && t < t1;
+            let gate_edge = lane.on != u64::MAX && (edge(lane.on) || edge(lane.gate_end));
+            let still = !(changes || gate_edge);
+            if still && from == 0 && to == BLOCK && self.written[l] {
+                continue;
+            }
+            self.written[l] = still && from == 0 && to == BLOCK;
+            if changes {
+                // A note starts or a fade runs inside the span: frame by frame.
+                for f in from..to {
+                    let t = start + f as u64;
+                    if let Some(p) = lane.pending
+                        && t >= p.on
+                    {
+                        lane.start(p);
+                    }
+                    let i = f * lanes + l;
+                    let gated = lane.on != u64::MAX && t >= lane.on && t < lane.gate_end;
+                    out[OUT_FREQ * n + i] = lane.freq;
+                    out[OUT_GATE * n + i] = if gated { 1.0 } else { 0.0 };
+                    out[OUT_VEL * n + i] = lane.vel;
+                    out[OUT_NOTE * n + i] = lane.note;
+                    out[OUT_TRIG * n + i] = if t == lane.on { 1.0 } else { 0.0 };
+                    out[OUT_AMP * n + i] = lane.level(t);
+                }
+                continue;
+            }
+            // The usual case: the voice holds still for the whole span, but for its gate
+            // ending and its trigger frame.
+            let level = lane.level(t0);
+            let (on, end) = if lane.on == u64::MAX {
+                (u64::MAX, 0)
+            } else {
+                (lane.on, lane.gate_end)
+            };
+            for f in from..to {
+                let t = start + f as u64;
+                let i = f * lanes + l;
+                out[OUT_FREQ * n + i] = lane.freq;
+                out[OUT_GATE * n + i] = if t >= on && t < end { 1.0 } else { 0.0 };
+                out[OUT_VEL * n + i] = lane.vel;
+                out[OUT_NOTE * n + i] = lane.note;
+                out[OUT_TRIG * n + i] = if t == on { 1.0 } else { 0.0 };
+                out[OUT_AMP * n + i] = level;
+            }
+        }
+    }
+}
+
+impl Carry for Seq {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        copy_same(&mut self.lanes, &old.lanes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn score(notes: &[(f64, f64, f32)], legato: f64) -> Score {
+        Score {
+            notes: notes
+                .iter()
+                .map(|&(start, len, note)| Note {
+                    start,
+                    len,
+                    note,
+                    vel: 1.0,
+                    prob: 1.0,
+                })
+                .collect(),
+            offsets: vec![0, notes.len() as u32],
+            seed: 1,
+            cycle_beats: 4.0,
+            legato,
+            steal_fade: true,
+        }
+    }
+
+    /// Runs `blocks` blocks at 120 BPM, 48 kHz; returns each output as lanes of frames.
+    fn run(seq: &mut Seq, s: &Score, lanes: usize, blocks: usize) -> Vec<Vec<Vec<f32>>> {
+        let mut ctx = Ctx::new(48000.0, 120.0);
+        let mut outs = vec![vec![Vec::new(); lanes]; OUTPUTS];
+        let mut buf = vec![0.0; OUTPUTS * BLOCK * lanes];
+        for _ in 0..blocks {
+            seq.process(&ctx, s, &mut buf, lanes);
+            for (o, lanes_out) in outs.iter_mut().enumerate() {
+                for f in 0..BLOCK {
+                    for (l, v) in lanes_out.iter_mut().enumerate() {
+                        v.push(buf[o * BLOCK * lanes + f * lanes + l]);
+                    }
+                }
+            }
+            ctx.frame += BLOCK as u64;
+        }
+        outs
+    }
+
+    fn onsets(trig: &[f32]) -> Vec<usize> {
+        (0..trig.len()).filter(|&i| trig[i] > 0.0).collect()
+    }
+
+    #[test]
+    fn onsets_land_on_exact_samples_across_cycles() {
+        // Four quarter notes per bar; at 120 BPM, 48 kHz a beat is 24000 frames.
+        let s = score(
+            &[
+                (0.0, 0.25, 60.0),
+                (0.25, 0.25, 62.0),
+                (0.5, 0.25, 64.0),
+                (0.75, 0.25, 65.0),
+            ],
+            1.0,
+        );
+        let mut seq = Seq::new(1);
+        let out = run(&mut seq, &s, 1, 3 * 96000 / BLOCK + 1);
+        let trig = onsets(&out[OUT_TRIG][0]);
+        let want: Vec<usize> = (0..12).map(|k| k * 24000).collect();
+        assert_eq!(&trig[..12], &want[..]);
+        // Bar 3, beat 1 is frame 4 * 2 * 24000.
+        assert!(trig.contains(&(4 * 2 * 24000)));
+        // Gate falls one frame before the next note and rises on it.
+        assert_eq!(out[OUT_GATE][0][23998], 1.0);
+        assert_eq!(out[OUT_GATE][0][23999], 0.0);
+        assert_eq!(out[OUT_GATE][0][24000], 1.0);
+        assert!((out[OUT_FREQ][0][24000] - 293.66).abs() < 0.01);
+        assert!((out[OUT_FREQ][0][23999] - 261.63).abs() < 0.01);
+    }
+
+    #[test]
+    fn onset_inside_a_block_is_not_moved_to_its_start() {
+        // 1/7 of a bar is not a multiple of the block.
+        let s = score(&[(1.0 / 7.0, 0.1, 60.0)], 1.0);
+        let mut seq = Seq::new(2);
+        let out = run(&mut seq, &s, 2, 400);
+        let want = (96000.0f64 / 7.0).round() as usize;
+        assert_eq!(onsets(&out[OUT_TRIG][0]), vec![want]);
+        assert_eq!(out[OUT_GATE][0][want - 1], 0.0);
+        assert_eq!(out[OUT_GATE][0][want], 1.0);
+    }
+
+    #[test]
+    fn voices_rotate_and_the_oldest_is_stolen_with_a_fade() {
+        // Eight overlapping long notes on 3 voices.
+        let notes: Vec<(f64, f64, f32)> = (0..8)
+            .map(|k| (k as f64 / 8.0, 0.9, 60.0 + k as f32))
+            .collect();
+        let s = score(&notes, 1.0);
+        let mut seq = Seq::new(3);
+        let out = run(&mut seq, &s, 3, 1500);
+        // The first three notes take voices 0, 1, 2 on time.
+        assert_eq!(onsets(&out[OUT_TRIG][0])[0], 0);
+        assert_eq!(onsets(&out[OUT_TRIG][1])[0], 12000);
+        assert_eq!(onsets(&out[OUT_TRIG][2])[0], 24000);
+        // The fourth steals voice 0 (the oldest): it fades over 3 ms, then starts.
+        let fade = (STEAL_FADE_SECS * 48000.0) as usize;
+        assert_eq!(onsets(&out[OUT_TRIG][0])[1], 36000 + fade);
+        let amp = &out[OUT_AMP][0];
+        assert_eq!(amp[35999], 1.0);
+        assert!(amp[36000 + fade / 2] > 0.4 && amp[36000 + fade / 2] < 0.6);
+        assert_eq!(amp[36000 + fade], 1.0);
+        assert_eq!(out[OUT_GATE][0][36000], 0.0, "the stolen note is released");
+        assert_eq!(out[OUT_NOTE][0][36000 + fade], 63.0);
+        // Every note was played by some voice.
+        let total: usize = (0..3).map(|l| onsets(&out[OUT_TRIG][l]).len()).sum();
+        assert!(total >= 8);
+    }
+
+    #[test]
+    fn a_burst_of_64_notes_on_8_voices_keeps_the_newest() {
+        let notes: Vec<(f64, f64, f32)> = (0..64).map(|k| (0.0, 0.5, k as f32)).collect();
+        let s = score(&notes, 1.0);
+        let mut seq = Seq::new(8);
+        let out = run(&mut seq, &s, 8, 40);
+        let mut playing: Vec<f32> = (0..8).map(|l| out[OUT_NOTE][l][1000]).collect();
+        playing.sort_by(f32::total_cmp);
+        // The first 8 got voices at once; the later ones stole them, each steal replacing
+        // the waiting note, so the last ones sound.
+        assert!(playing.iter().all(|n| n.is_finite()));
+        assert!(playing.contains(&63.0), "{playing:?}");
+    }
+
+    #[test]
+    fn probability_is_seeded_and_near_its_rate() {
+        let a: Vec<bool> = (0..4000).map(|c| chance(7, c, 0) < 0.5).collect();
+        let b: Vec<bool> = (0..4000).map(|c| chance(7, c, 0) < 0.5).collect();
+        let other: Vec<bool> = (0..4000).map(|c| chance(8, c, 0) < 0.5).collect();
+        assert_eq!(a, b);
+        assert_ne!(a, other);
+        let n = a.iter().filter(|&&x| x).count();
+        assert!((1800..2200).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn legato_sets_the_gate_length() {
+        let s = score(&[(0.0, 0.25, 60.0)], 0.5);
+        let mut seq = Seq::new(1);
+        let out = run(&mut seq, &s, 1, 400);
+        let gate = &out[OUT_GATE][0];
+        let len = gate.iter().take(24000).filter(|&&g| g > 0.0).count();
+        assert_eq!(len, 12000 - 1);
+    }
+}
