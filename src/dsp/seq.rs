@@ -172,7 +172,16 @@ impl Seq {
         let c0 = (start as f64 / cycle_frames).floor() as u64;
         let c1 = ((end - 1) as f64 / cycle_frames).floor() as u64;
         for c in c0..=c1.min(c0 + 64) {
-            for (i, n) in score.cycle(c).iter().enumerate() {
+            let notes = score.cycle(c);
+            // Notes are sorted by start: only those near this block are looked at. The
+            // margin covers rounding; the exact test is on the frame below.
+            let lo = (start as f64 - 1.0) / cycle_frames - c as f64;
+            let hi = (end as f64 + 1.0) / cycle_frames - c as f64;
+            let first = notes.partition_point(|n| n.start < lo);
+            for (i, n) in notes.iter().enumerate().skip(first) {
+                if n.start > hi {
+                    break;
+                }
                 let on = ((c as f64 + n.start) * cycle_frames).round() as u64;
                 if on < start || on >= end {
                     continue;
