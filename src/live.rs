@@ -5,6 +5,7 @@
 use crate::config::{self, Config};
 use crate::engine::commands::{Command, Control, Swap};
 use crate::graph::{self, GraphSpec, ParamSlot};
+use crate::record::stems::StemSlots;
 use crate::script;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::collections::HashMap;
@@ -37,6 +38,8 @@ pub struct Live {
     pub latencies_ms: Vec<f64>,
     /// Short status for the status line.
     pub last: Option<String>,
+    /// Which recording channels each track goes to (live stems), kept across reloads.
+    pub stems: StemSlots,
 }
 
 impl Live {
@@ -46,6 +49,7 @@ impl Live {
         control: Control,
         playing: (&GraphSpec, &graph::CompiledGraph),
         files: Vec<PathBuf>,
+        stems: StemSlots,
     ) -> Self {
         Live {
             file: file.to_path_buf(),
@@ -60,6 +64,7 @@ impl Live {
             applied: Vec::new(),
             latencies_ms: Vec::new(),
             last: None,
+            stems,
         }
     }
 
@@ -128,7 +133,8 @@ impl Live {
                 return Vec::new();
             }
         }
-        let graph = graph::compile(&compiled.spec, self.sample_rate as f32);
+        let mut graph = graph::compile(&compiled.spec, self.sample_rate as f32);
+        let notes = self.stems.assign(&mut graph);
         let plan = graph.carry_plan(&self.keys);
         let keys = graph.keys.clone();
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
@@ -154,7 +160,7 @@ impl Live {
         self.spec = compiled.spec;
         self.files = compiled.files;
         self.in_flight.push((id, seen, label));
-        Vec::new()
+        notes
     }
 
     /// Sets the master gain on the audio thread.

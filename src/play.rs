@@ -9,6 +9,8 @@ use crate::graph;
 use crate::io::callback::{Callback, PlayStats};
 use crate::io::output;
 use crate::live::Live;
+use crate::record::spool::Take;
+use crate::record::stems::StemSlots;
 use crate::record::{cue, naming, tap};
 use crate::script;
 use crate::watch::Watcher;
@@ -77,10 +79,16 @@ pub fn play(
     };
     let seconds = duration.or(spec.duration);
     let end = seconds.map(|s| ((s + cfg.release_tail) * sr as f64).round() as u64);
-    let graph = graph::compile(&spec, sr as f32);
+    let mut graph = graph::compile(&spec, sr as f32);
+    let mut stems = StemSlots::for_recording(graph.track_names.len(), cfg.record_real_time);
+    for n in stems.assign(&mut graph) {
+        crate::tell!("{n}");
+    }
+    let (slots, channels) = (stems.capacity(), stems.channels());
     let (control, ends) = commands::channel();
-    let mut live = Live::new(file, sr, control, (&spec, &graph), compiled.files);
+    let mut live = Live::new(file, sr, control, (&spec, &graph), compiled.files, stems);
     let mut renderer = Renderer::new(graph, sr as f32, cfg.master_gain as f32);
+    renderer.set_stem_slots(slots);
     renderer.attach(ends);
     let mut cfg = cfg.clone();
     let watched = |live: &Live| {
@@ -103,7 +111,7 @@ pub fn play(
     };
 
     let (tap, spool) = if cfg.record_real_time {
-        let (t, s) = tap::recorder(RING_SECS * sr as usize, 2);
+        let (t, s) = tap::recorder(RING_SECS * sr as usize, channels);
         (Some(t), Some(s.spawn()))
     } else {
         (None, None)
@@ -202,14 +210,11 @@ pub fn play(
     }
     if let Some(handle) = spool {
         let take = handle.stop();
-        match naming::save(
-            &take,
-            Path::new(&cfg.output_dir),
-            &cfg.recording_filename,
-            sr,
-        ) {
+        let dir = Path::new(&cfg.output_dir);
+        match naming::save_channels(&take, 0..2, dir, &cfg.recording_filename, sr) {
             Ok((path, secs)) => {
                 crate::say!("Recording saved: {} ({secs:.2} seconds)", path.display());
+                save_stems(&take, &path, live.stems.names(), sr);
                 // Each reload becomes a marker at its frame, so the take can be cut at its edits.
                 let frames = take.frames() as u64;
                 let cues: Vec<cue::Cue> = live
@@ -238,6 +243,26 @@ pub fn play(
         }
     }
     Ok(())
+}
+
+/// Writes each recorded stem beside the mix at `mix`: `NAME__TRACK.wav`, under the same
+/// never-overwrite rule. A stem that cannot be written is reported; the mix is already safe.
+fn save_stems(take: &Take, mix: &Path, names: &[String], sr: u32) {
+    let dir = mix.parent().unwrap_or(Path::new("."));
+    let stem = mix
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "recording".into());
+    for (slot, track) in names.iter().enumerate() {
+        let first = 2 + 2 * slot;
+        let name = format!("{stem}__{track}.wav");
+        match naming::save_channels(take, first..first + 2, dir, &name, sr) {
+            Ok((path, secs)) => {
+                crate::say!("Stem saved: {} ({secs:.2} seconds)", path.display())
+            }
+            Err(e) => crate::tell!("warning: the stem \"{track}\" could not be saved: {e}"),
+        }
+    }
 }
 
 /// config.rhai changed: apply what can change while playing, say what needs a restart.

@@ -143,10 +143,15 @@ fn tap_push_never_allocates() {
     // 3. The device callback with the tap on: odd device buffers (one larger than the
     // callback's internal step), f32 and i16 devices, stereo and 3 channels, and a ring that
     // fills up halfway through.
-    let src = "tempo(130);\nlet v = poly(4, |v| saw(midi(v.index * 7 + 48)).lpf(900, 2) * perc(metro(0.5), 0.001, 0.2));\n(v + noise().hpf(5000) * 0.1).delay(0.1, 0.4).pan(sine(0.3)) * 1.5";
+    // With live stems: two tracks recorded in wide frames beside the mix.
+    let src = "tempo(130);\nlet v = poly(4, |v| saw(midi(v.index * 7 + 48)).lpf(900, 2) * perc(metro(0.5), 0.001, 0.2)).track(\"voices\");\n(v + (noise().hpf(5000) * 0.1).track(\"hiss\")).delay(0.1, 0.4).pan(sine(0.3)) * 1.5";
     let c = compile_source(src, "cb.rhai", Path::new("."), 48000.0).unwrap();
-    let renderer = Renderer::new(graph::compile(&c.spec, 48000.0), 48000.0, 0.8);
-    let (tap, spooler) = recorder(48_000, 2);
+    let mut g = graph::compile(&c.spec, 48000.0);
+    let mut slots = waves::record::stems::StemSlots::for_recording(2, true);
+    assert!(slots.assign(&mut g).is_empty());
+    let mut renderer = Renderer::new(g, 48000.0, 0.8);
+    renderer.set_stem_slots(slots.capacity());
+    let (tap, spooler) = recorder(48_000, slots.channels());
     let rec = spooler.stats();
     let stats = Arc::new(PlayStats::default());
     let mut cb = Callback::new(renderer, Some(tap), None, stats.clone());

@@ -1197,3 +1197,55 @@ fn every_edit_swaps_soon_after_its_save() {
         );
     }
 }
+
+/// Live stems: a recording of a script with `.track`s writes one stem per track beside the
+/// mix, as long as the mix and summing to it; a track added by an edit is silent before
+/// the edit lands and recorded from then on.
+#[test]
+fn live_stems_follow_the_tracks_through_an_edit() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = Work::new("stems", "");
+    let v1 = "mix([(sine(220) * 0.3).track(\"low\")])\n";
+    let v2 = "mix([(sine(220) * 0.3).track(\"low\"), (sine(330) * 0.2).track(\"high\")])\n";
+    w.dir.write("song.rhai", v1);
+    let run = w.play("song.rhai", &[]);
+    sleep(0.8);
+    w.write_by_rename("song.rhai", v2);
+    sleep(0.8);
+    let take = Take::stop(run, &w);
+    let c = take.expect_cues(1, "song.rhai");
+    for name in ["low", "high"] {
+        let line = format!("Stem saved: output/realtime_recording__{name}.wav (");
+        assert!(
+            take.out.stdout.contains(&line),
+            "no `{line}…` line\n{}",
+            take.out.describe()
+        );
+    }
+    let (ch_low, low) = read_wav(&w.path("output/realtime_recording__low.wav"));
+    let (ch_high, high) = read_wav(&w.path("output/realtime_recording__high.wav"));
+    assert_eq!((ch_low, ch_high), (2, 2));
+    let n = take.left.len();
+    assert_eq!(low.len(), 2 * n, "the stem is as long as the mix");
+    assert_eq!(high.len(), 2 * n, "the stem is as long as the mix");
+    let swap = frame(c[0]);
+    // Before the edit the new track is silence; after it, it plays.
+    assert!(
+        high[..2 * swap].iter().all(|v| *v == 0.0),
+        "sound before the track existed"
+    );
+    assert!(high[2 * (swap + 100)..].iter().any(|v| v.abs() > 0.1));
+    // Outside the crossfade the stems sum to the mix (the mix fades the new track in, the
+    // stems take it from the swap).
+    let fade_end = swap + frame(FADE) + 64;
+    for i in (0..n).filter(|&i| i < swap || i > fade_end) {
+        let sum = low[2 * i] + high[2 * i];
+        assert!(
+            (sum - take.left[i]).abs() < 1e-5,
+            "frame {i}: stems sum to {sum}, the mix is {}",
+            take.left[i]
+        );
+    }
+}

@@ -109,6 +109,41 @@ impl Renderer {
         &self.graph.track_names
     }
 
+    /// Sets how many stem slots are rendered (control thread, before playing): a live
+    /// recording keeps room for tracks that edits add.
+    pub fn set_stem_slots(&mut self, slots: usize) {
+        self.stems = vec![0.0; slots * 2 * BLOCK];
+    }
+
+    /// Like `process`, but writes frames `width` channels wide: the mix (left, right), then
+    /// each stem slot's left and right while they fit. Slots without a track are silent.
+    pub fn process_wide(&mut self, out: &mut [f32], width: usize) {
+        let width = width.max(2);
+        let frames = out.len() / width;
+        let slots = (self.stems.len() / (2 * BLOCK)).min((width - 2) / 2);
+        let mut done = 0;
+        while done < frames {
+            if self.pos == BLOCK {
+                self.render_block();
+            }
+            let n = (BLOCK - self.pos).min(frames - done);
+            for k in 0..n {
+                let f = self.pos + k;
+                let row = &mut out[(done + k) * width..(done + k + 1) * width];
+                row[0] = self.block[f * 2];
+                row[1] = self.block[f * 2 + 1];
+                for s in 0..slots {
+                    let at = s * 2 * BLOCK + f * 2;
+                    row[2 + 2 * s] = self.stems[at];
+                    row[3 + 2 * s] = self.stems[at + 1];
+                }
+                row[2 + 2 * slots..].fill(0.0);
+            }
+            self.pos += n;
+            done += n;
+        }
+    }
+
     /// Connects the command and garbage queues (hot reload).
     pub fn attach(&mut self, ends: AudioEnds) {
         self.ends = Some(ends);
@@ -215,15 +250,19 @@ impl Renderer {
             frame[0] = l[i] * g;
             frame[1] = r[i] * g;
         }
-        for (t, stem) in self.stems.chunks_exact_mut(2 * BLOCK).enumerate() {
-            match self.graph.track(t) {
-                Some((sl, sr)) => {
-                    for (i, frame) in stem.chunks_exact_mut(2).enumerate() {
-                        frame[0] = sl[i] * g;
-                        frame[1] = sr[i] * g;
-                    }
+        if !self.stems.is_empty() {
+            self.stems.fill(0.0);
+            for (t, &slot) in self.graph.track_slots.iter().enumerate() {
+                let (Some(stem), Some((sl, sr))) = (
+                    self.stems.chunks_exact_mut(2 * BLOCK).nth(slot as usize),
+                    self.graph.track(t),
+                ) else {
+                    continue;
+                };
+                for (i, frame) in stem.chunks_exact_mut(2).enumerate() {
+                    frame[0] = sl[i] * g;
+                    frame[1] = sr[i] * g;
                 }
-                None => stem.fill(0.0),
             }
         }
         self.ctx.frame += BLOCK as u64;

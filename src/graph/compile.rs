@@ -132,6 +132,9 @@ pub struct CompiledGraph {
     /// Named stems, left and right.
     tracks: Vec<[InRef; 2]>,
     pub track_names: Vec<String>,
+    /// The stem slot each track is rendered into (`record::stems`); the track's own index
+    /// unless a live recording assigned others.
+    pub track_slots: Vec<u8>,
     pub tempo_bpm: f64,
     pub duration: Option<f64>,
     /// Stable key of each op, in processing order.
@@ -310,6 +313,9 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         out,
         tracks,
         track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
+        track_slots: (0..spec.tracks.len())
+            .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
+            .collect(),
         tempo_bpm: spec.tempo_bpm,
         duration: spec.duration,
         keys,

@@ -92,6 +92,8 @@ impl PlayStats {
 pub struct Callback {
     renderer: Renderer,
     tap: Option<Tap>,
+    /// Channels per rendered frame: 2, or more when stems are recorded.
+    width: usize,
     scratch: Vec<f32>,
     stats: Arc<PlayStats>,
     /// Frames after which the device gets silence and the tap nothing (duration + tail).
@@ -107,10 +109,13 @@ impl Callback {
         stats: Arc<PlayStats>,
     ) -> Self {
         let sample_rate = renderer.sample_rate();
+        // A recording with live stems takes wide frames: the mix, then each stem.
+        let width = tap.as_ref().map_or(2, |t| t.channels().max(2));
         Callback {
             renderer,
             tap,
-            scratch: vec![0.0; MAX_STEP * 2],
+            width,
+            scratch: vec![0.0; MAX_STEP * width],
             stats,
             end,
             sample_rate,
@@ -139,12 +144,17 @@ impl Callback {
                 self.stats.finished.store(true, Relaxed);
                 break;
             }
-            let buf = &mut self.scratch[..n * 2];
-            self.renderer.process(buf);
+            let width = self.width;
+            let buf = &mut self.scratch[..n * width];
+            if width == 2 {
+                self.renderer.process(buf);
+            } else {
+                self.renderer.process_wide(buf, width);
+            }
             if let Some(tap) = self.tap.as_mut() {
                 tap.push(buf);
             }
-            for (frame, lr) in out.chunks_exact_mut(channels).zip(buf.chunks_exact(2)) {
+            for (frame, lr) in out.chunks_exact_mut(channels).zip(buf.chunks_exact(width)) {
                 let mut side = [lr[0], lr[1]];
                 for v in side.iter_mut() {
                     if !v.is_finite() {

@@ -3,5 +3,6 @@
 pub mod cue;
 pub mod naming;
 pub mod spool;
+pub mod stems;
 pub mod tap;
 pub mod wav;

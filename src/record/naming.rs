@@ -62,8 +62,29 @@ pub fn save(
     name: &str,
     sample_rate: u32,
 ) -> std::io::Result<(PathBuf, f64)> {
+    save_channels(take, 0..take.channels, dir, name, sample_rate)
+}
+
+/// Like [`save`], for channels `chans` of the take only (the mix, or one stem of a take
+/// recorded with stems). Written a slice at a time: no second copy of the take.
+pub fn save_channels(
+    take: &Take,
+    chans: std::ops::Range<usize>,
+    dir: &Path,
+    name: &str,
+    sample_rate: u32,
+) -> std::io::Result<(PathBuf, f64)> {
     let file = checked_name(name)?;
-    let channels = u16::try_from(take.channels)
+    if chans.is_empty() || chans.end > take.channels {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "channels {chans:?} are not in a {}-channel take",
+                take.channels
+            ),
+        ));
+    }
+    let channels = u16::try_from(chans.len())
         .ok()
         .filter(|&c| c > 0)
         .ok_or_else(|| {
@@ -91,7 +112,18 @@ pub fn save(
         SERIAL.fetch_add(1, Ordering::Relaxed)
     ));
     let mut sink = WavSink::create(&private, sample_rate, channels, Format::F32)?;
-    sink.write(&take.samples)?;
+    if chans.len() == take.channels {
+        sink.write(&take.samples)?;
+    } else {
+        let mut part = Vec::with_capacity(4096 * chans.len());
+        for frames in take.samples.chunks(4096 * take.channels.max(1)) {
+            part.clear();
+            for frame in frames.chunks_exact(take.channels) {
+                part.extend_from_slice(&frame[chans.clone()]);
+            }
+            sink.write(&part)?;
+        }
+    }
     sink.finish()?;
 
     let published = publish(&private, dir, name);

@@ -18,6 +18,8 @@ use std::sync::Arc;
 /// Voices a pattern instrument gets unless `.voices(n)` says otherwise.
 pub const DEFAULT_VOICES: u32 = 8;
 pub const MAX_VOICES: u32 = 64;
+/// Named stems a script may have (each becomes a file, and a recording's channels).
+pub const MAX_TRACKS: usize = 64;
 
 /// A pattern as a script holds it, before `.play()` turns it into sound.
 #[derive(Clone, Debug)]
@@ -600,6 +602,12 @@ pub fn register(
                             sum[c] = Input::Port(port(n, 0));
                         }
                         bb.tracks[i].1 = sum;
+                    }
+                    None if bb.tracks.len() >= MAX_TRACKS => {
+                        return Err(err_at(
+                            format!("track: a script may name at most {MAX_TRACKS} tracks"),
+                            at,
+                        ));
                     }
                     None => bb.tracks.push((name.to_string(), ins)),
                 }
