@@ -5,7 +5,7 @@ use crate::config::{self, Config};
 use crate::graph;
 use crate::record::wav::Format;
 use crate::render::{self, RenderOptions};
-use crate::script::{self, Diagnostic};
+use crate::script::{self, Diagnostic, Overrides};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,9 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Script to play (same as `waves play FILE`).
     pub file: Option<PathBuf>,
+    /// Script parameters to set, e.g. `tune=80` (see `waves check --params FILE`).
+    #[arg(value_name = "NAME=VALUE")]
+    pub values: Vec<String>,
     #[command(flatten)]
     pub common: Common,
 }
@@ -55,12 +58,20 @@ pub struct Common {
     /// Do not watch files for changes.
     #[arg(long, global = true)]
     pub no_watch: bool,
+    /// Sets a script parameter declared with param(..) (repeatable).
+    #[arg(long = "set", global = true, value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
 }
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Play a script in real time.
-    Play { file: PathBuf },
+    Play {
+        file: PathBuf,
+        /// Script parameters to set, e.g. `tune=80`.
+        #[arg(value_name = "NAME=VALUE")]
+        values: Vec<String>,
+    },
     /// Render a script offline to a WAV file, as fast as possible.
     Render {
         file: PathBuf,
@@ -70,11 +81,17 @@ pub enum Command {
         /// Sample format: f32, i24 or i16.
         #[arg(long, default_value = "f32")]
         format: String,
+        /// Script parameters to set, e.g. `tune=80`.
+        #[arg(value_name = "NAME=VALUE")]
+        values: Vec<String>,
     },
     /// Compile scripts without playing them; exit 1 on any error.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// List each script's parameters (name = value, default, range).
+        #[arg(long)]
+        params: bool,
     },
     /// Print the language reference (Markdown), generated from the function table.
     Reference,
@@ -154,10 +171,16 @@ pub fn settings(common: &Common) -> Result<Config, String> {
     Ok(c)
 }
 
+/// The parameter values from `--set NAME=VALUE` and from `NAME=VALUE` after the file.
+pub fn overrides(common: &Common, values: &[String]) -> Result<Overrides, String> {
+    let all: Vec<&String> = common.set.iter().chain(values).collect();
+    Overrides::parse(&all).map_err(|e| format!("error: {e}"))
+}
+
 fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common.clone();
     match cli.command {
-        Some(Command::Check { files }) => check(&files),
+        Some(Command::Check { files, params }) => check(&files, params, &overrides(&common, &[])?),
         Some(Command::Devices) => {
             for l in crate::io::output::list_outputs() {
                 crate::say!("{l}");
@@ -171,15 +194,21 @@ fn run(cli: Cli) -> Result<(), String> {
             print!("{}", script::dsl::reference_markdown());
             Ok(())
         }
-        Some(Command::Render { file, out, format }) => {
+        Some(Command::Render {
+            file,
+            out,
+            format,
+            values,
+        }) => {
+            let ov = overrides(&common, &values)?;
             let cfg = settings(&common)?;
             let format = Format::parse(&format)
                 .ok_or_else(|| format!("error: --format {format:?}: use f32, i24 or i16"))?;
-            render_file(&file, out.as_deref(), format, &cfg, common.duration).map(|_| ())
+            render_file(&file, out.as_deref(), format, &cfg, common.duration, &ov).map(|_| ())
         }
-        Some(Command::Play { file }) => play(&file, &common),
+        Some(Command::Play { file, values }) => play(&file, &common, &overrides(&common, &values)?),
         None => match cli.file {
-            Some(file) => play(&file, &common),
+            Some(file) => play(&file, &common, &overrides(&common, &cli.values)?),
             None => Err(
                 "usage: waves FILE.rhai | waves render FILE | waves check FILE... (see --help)"
                     .into(),
@@ -188,12 +217,13 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn play(file: &Path, common: &Common) -> Result<(), String> {
+fn play(file: &Path, common: &Common, overrides: &Overrides) -> Result<(), String> {
     let cfg = settings(common)?;
     let reload = || settings(common);
     let s = crate::play::Settings {
         path: config_path(common),
         reload: &reload,
+        overrides,
     };
     crate::play::play(file, &cfg, common.duration, &s)
 }
@@ -206,10 +236,27 @@ pub fn config_path(common: &Common) -> Option<PathBuf> {
     }
 }
 
-fn check(files: &[PathBuf]) -> Result<(), String> {
+/// Compiles each file (with `overrides`); with `params` lists each one's parameters
+/// instead of the `ok:` line.
+fn check(files: &[PathBuf], params: bool, overrides: &Overrides) -> Result<(), String> {
+    // `waves check kick.rhai tune=80` would read tune=80 as a script.
+    if let Some(f) = files
+        .iter()
+        .find(|f| !f.exists() && script::params::parse_assignment(&f.to_string_lossy()).is_ok())
+    {
+        let f = f.display();
+        return Err(format!(
+            "error: {f} is not a script; `waves check` sets parameters with --set {f}"
+        ));
+    }
     let mut failed = 0;
     for f in files {
-        match script::compile_file(f, 48000.0) {
+        match script::compile_file_with(f, 48000.0, overrides) {
+            Ok(c) if params => {
+                for line in script::params::listing(&f.display().to_string(), &c.params) {
+                    crate::say!("{line}");
+                }
+            }
             Ok(c) => {
                 let imports = c.files.len() - 1;
                 crate::say!(
@@ -243,8 +290,9 @@ pub fn render_file(
     format: Format,
     cfg: &Config,
     duration: Option<f64>,
+    overrides: &Overrides,
 ) -> Result<render::RenderReport, String> {
-    let compiled = script::compile_file(file, cfg.sample_rate as f64)
+    let compiled = script::compile_file_with(file, cfg.sample_rate as f64, overrides)
         .map_err(|d: Diagnostic| d.render(None))?;
     let seconds = duration
         .or(compiled.spec.duration)

@@ -22,6 +22,8 @@ pub struct Applied {
 pub struct Live {
     file: PathBuf,
     sample_rate: u32,
+    /// Parameter values from the command line: every reload compiles with them.
+    overrides: script::Overrides,
     control: Control,
     /// Keys of the graph most recently sent (what the next one carries state from).
     keys: Vec<String>,
@@ -54,6 +56,7 @@ impl Live {
         Live {
             file: file.to_path_buf(),
             sample_rate,
+            overrides: script::Overrides::new(),
             control,
             keys: playing.1.keys.clone(),
             spec: playing.0.clone(),
@@ -66,6 +69,14 @@ impl Live {
             last: None,
             stems,
         }
+    }
+
+    /// Compiles every reload with these parameter values (`waves FILE tune=80`). An edit
+    /// that drops a parameter one of them names fails like any other script error, and the
+    /// sound playing keeps playing.
+    pub fn with_overrides(mut self, overrides: script::Overrides) -> Self {
+        self.overrides = overrides;
+        self
     }
 
     /// Reacts to edited files; returns lines for the log.
@@ -83,7 +94,8 @@ impl Live {
                 self.file.display()
             )];
         }
-        let compiled = match script::compile_file(&self.file, self.sample_rate as f64) {
+        let sr = self.sample_rate as f64;
+        let compiled = match script::compile_file_with(&self.file, sr, &self.overrides) {
             Ok(c) => c,
             Err(d) => {
                 self.last = Some(format!("✗ error at {}", d.location()));

@@ -45,6 +45,7 @@ pub fn stop_flag() -> Arc<AtomicBool> {
 pub struct Settings<'a> {
     pub path: Option<PathBuf>,
     pub reload: &'a dyn Fn() -> Result<Config, String>,
+    pub overrides: &'a script::Overrides,
 }
 
 /// Plays `file` in real time, or renders it offline when playback is off or impossible.
@@ -56,15 +57,15 @@ pub fn play(
 ) -> Result<(), String> {
     if !cfg.play_in_real_time {
         crate::tell!("play_in_real_time = false: rendering offline");
-        return offline(file, cfg, duration);
+        return offline(file, cfg, duration, settings.overrides);
     }
     let stop = stop_flag();
     // Compile before touching the device: a script error must not open a stream.
-    let compiled =
-        script::compile_file(file, cfg.sample_rate as f64).map_err(|d| d.render(None))?;
+    let compiled = script::compile_file_with(file, cfg.sample_rate as f64, settings.overrides)
+        .map_err(|d| d.render(None))?;
     let choice = match output::choose(&cfg.audio_device, cfg.sample_rate, cfg.buffer_size) {
         Ok(c) => c,
-        Err(e) => return no_device(&e, file, cfg, duration),
+        Err(e) => return no_device(&e, file, cfg, duration, settings.overrides),
     };
     for n in &choice.notes {
         crate::tell!("note: {n}");
@@ -73,7 +74,7 @@ pub fn play(
     let spec = if sr == cfg.sample_rate {
         compiled.spec
     } else {
-        script::compile_file(file, sr as f64)
+        script::compile_file_with(file, sr as f64, settings.overrides)
             .map_err(|d| d.render(None))?
             .spec
     };
@@ -86,7 +87,8 @@ pub fn play(
     }
     let (slots, channels) = (stems.capacity(), stems.channels());
     let (control, ends) = commands::channel();
-    let mut live = Live::new(file, sr, control, (&spec, &graph), compiled.files, stems);
+    let mut live = Live::new(file, sr, control, (&spec, &graph), compiled.files, stems)
+        .with_overrides(settings.overrides.clone());
     let mut renderer = Renderer::new(graph, sr as f32, cfg.master_gain as f32);
     renderer.set_stem_slots(slots);
     renderer.attach(ends);
@@ -123,7 +125,7 @@ pub fn play(
         Ok(s) => s,
         Err(e) => {
             drop(spool);
-            return no_device(&e, file, &cfg, duration);
+            return no_device(&e, file, &cfg, duration, settings.overrides);
         }
     };
     let buffer = match choice.config.buffer_size {
@@ -323,15 +325,34 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
     log
 }
 
-fn offline(file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
-    crate::cli::render_file(file, None, crate::record::wav::Format::F32, cfg, duration).map(|_| ())
+fn offline(
+    file: &Path,
+    cfg: &Config,
+    duration: Option<f64>,
+    ov: &script::Overrides,
+) -> Result<(), String> {
+    crate::cli::render_file(
+        file,
+        None,
+        crate::record::wav::Format::F32,
+        cfg,
+        duration,
+        ov,
+    )
+    .map(|_| ())
 }
 
-fn no_device(err: &str, file: &Path, cfg: &Config, duration: Option<f64>) -> Result<(), String> {
+fn no_device(
+    err: &str,
+    file: &Path,
+    cfg: &Config,
+    duration: Option<f64>,
+    ov: &script::Overrides,
+) -> Result<(), String> {
     crate::tell!(
         "no audio output ({err}): rendering offline instead; start an audio server, choose a device with --device (see `waves devices`), or set play_in_real_time = false"
     );
-    offline(file, cfg, duration)
+    offline(file, cfg, duration, ov)
 }
 
 /// One line on the terminal: time, callback load, meters, recording, xruns.

@@ -64,7 +64,7 @@ reload_at("now");
 let trig = metro(1);
 let trig2 = metro(line(0.5, 0.25, 4));              // a period that is a signal
 let gate = pulse(2, 0.5);
-let lfo = sine(0.3, 0.25).range(200, 2000).smooth(ms(10)).id("lfo");
+let lfo = sine(param("rate", 0.3, 0.01, 20), 0.25).range(200, 2000).smooth(ms(10)).id("lfo");
 let oscs = mix([sine(note("a3")), saw(110), square(55), pulse(330, sine(0.2).range(0.1, 0.9)), tri(440)]) * 0.1;
 let n = noise() * 0.1 + pink() * 0.1;
 let filt = oscs.lpf(lfo, 2) + oscs.hpf(800) + n.bpf(1000, 4) + n.notch(lfo)

@@ -762,6 +762,22 @@ pub const FUNCTIONS: &[FnDef] = &[
         "fb.feed(y)",
         None
     ),
+    def!(
+        "parameters",
+        "param",
+        ["name", "default"],
+        "declares a parameter the command line can set and returns its value as a number: `default` (*number*), or VALUE from `waves FILE name=VALUE` or `--set name=VALUE`; a name is letters, digits and `_`, starting with a letter, declared once (the same declaration again is fine); `waves check --params FILE` lists a script's parameters",
+        "sine(param(\"freq\", 220)) * 0.2",
+        None
+    ),
+    def!(
+        "parameters",
+        "param",
+        ["name", "default", "lo", "hi"],
+        "a parameter with a range (*numbers*, lo ≤ default ≤ hi, else an error): a value from the command line outside lo..hi is an error",
+        "saw(110).lpf(param(\"cutoff\", 800, 200, 4000))",
+        None
+    ),
 ];
 
 pub(crate) fn err_at(msg: String, pos: Position) -> Box<EvalAltResult> {

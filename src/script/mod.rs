@@ -5,11 +5,13 @@ pub mod diag;
 pub mod dsl;
 pub mod engine;
 pub mod fx;
+pub mod params;
 pub mod resolver;
 pub mod samples;
 pub mod sequencing;
 
 pub use diag::Diagnostic;
+pub use params::{Overrides, ParamInfo};
 
 use crate::graph::{self, GraphSpec};
 use builder::{Builder, Sig};
@@ -26,10 +28,22 @@ pub struct Compiled {
     pub spec: GraphSpec,
     /// The entry script first, then each imported file.
     pub files: Vec<PathBuf>,
+    /// The parameters the script declared with `param(..)`, in declaration order.
+    pub params: Vec<ParamInfo>,
 }
 
 /// Compiles the script at `path`. Imports resolve inside the script's folder.
 pub fn compile_file(path: &Path, sample_rate: f64) -> Result<Compiled, Diagnostic> {
+    compile_file_with(path, sample_rate, &Overrides::new())
+}
+
+/// `compile_file` with parameter values from the command line: each must name a parameter
+/// the script declares, inside its range.
+pub fn compile_file_with(
+    path: &Path,
+    sample_rate: f64,
+    overrides: &Overrides,
+) -> Result<Compiled, Diagnostic> {
     let shown = path.display().to_string();
     let source = std::fs::read_to_string(path)
         .map_err(|e| Diagnostic::new(&shown, 0, 0, format!("cannot read the script: {e}")))?;
@@ -37,7 +51,7 @@ pub fn compile_file(path: &Path, sample_rate: f64) -> Result<Compiled, Diagnosti
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut c = compile_source(&source, &shown, &root, sample_rate)?;
+    let mut c = compile_source_with(&source, &shown, &root, sample_rate, overrides)?;
     c.files.insert(0, path.to_path_buf());
     Ok(c)
 }
@@ -62,7 +76,19 @@ pub fn compile_source(
     root: &Path,
     sample_rate: f64,
 ) -> Result<Compiled, Diagnostic> {
+    compile_source_with(source, file, root, sample_rate, &Overrides::new())
+}
+
+/// `compile_source` with parameter values from the command line.
+pub fn compile_source_with(
+    source: &str,
+    file: &str,
+    root: &Path,
+    sample_rate: f64,
+    overrides: &Overrides,
+) -> Result<Compiled, Diagnostic> {
     let names = hint_names(source);
+    let declared = Rc::new(RefCell::new(params::Declared::new(overrides)));
     let builder = Rc::new(RefCell::new(Builder::new(sample_rate)));
     builder.borrow_mut().root = root.to_path_buf();
     let imports = Rc::new(RefCell::new(Imports::default()));
@@ -86,6 +112,7 @@ pub fn compile_source(
             imports.clone(),
             file_arc.clone(),
         );
+        params::register(&mut engine, declared.clone(), file_arc.clone());
         let mut ast = engine
             .compile(source)
             .map_err(|e| diag::from_parse(&e, file, source, &names))?;
@@ -96,6 +123,9 @@ pub fn compile_source(
             .map_err(|e| diag::from_eval(&e, file, &names))?
     };
     let out = output_signal(result, source, file)?;
+    // Only now is every parameter declared: an override must name one of them.
+    declared.borrow().check_overrides(file)?;
+    let params = declared.borrow().list();
     let builder = Rc::try_unwrap(builder)
         .map_err(|_| {
             Diagnostic::new(
@@ -113,7 +143,11 @@ pub fn compile_source(
     graph::assign_keys(&mut spec);
     let mut files = imports.borrow().files.clone();
     files.extend(sample_files);
-    Ok(Compiled { spec, files })
+    Ok(Compiled {
+        spec,
+        files,
+        params,
+    })
 }
 
 fn output_signal(result: Dynamic, source: &str, file: &str) -> Result<Sig, Diagnostic> {
