@@ -55,6 +55,9 @@ pub struct Common {
     /// Do not watch files for changes.
     #[arg(long, global = true)]
     pub no_watch: bool,
+    /// Draw a live oscilloscope of the output above the status line.
+    #[arg(long, global = true)]
+    pub scope: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -143,6 +146,9 @@ pub fn settings(common: &Common) -> Result<Config, String> {
     }
     if common.no_watch {
         c.hot_reload = false;
+    }
+    if common.scope {
+        c.show_scope = true;
     }
     if let Some(d) = common.duration
         && !(d > 0.0 && d <= 86_400.0)

@@ -3,12 +3,14 @@
 //! the recording's cue markers).
 
 use crate::config::{self, Config};
+use crate::dsp::monitor::MonitorTable;
 use crate::engine::commands::{Command, Control, Swap};
 use crate::graph::{self, GraphSpec, ParamSlot};
 use crate::script;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A reload that reached the audio thread: where it landed, for the recording's markers.
@@ -37,6 +39,8 @@ pub struct Live {
     pub latencies_ms: Vec<f64>,
     /// Short status for the status line.
     pub last: Option<String>,
+    /// The monitor table of the graph last sent, until the display takes it.
+    pub sent_monitors: Option<Arc<MonitorTable>>,
 }
 
 impl Live {
@@ -60,6 +64,7 @@ impl Live {
             applied: Vec::new(),
             latencies_ms: Vec::new(),
             last: None,
+            sent_monitors: None,
         }
     }
 
@@ -134,6 +139,7 @@ impl Live {
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
         self.next_id += 1;
         let params = graph.params.clone();
+        let monitors = graph.monitors.clone();
         let swap = Swap {
             graph: Some(Box::new(graph)),
             plan,
@@ -151,6 +157,7 @@ impl Live {
         }
         self.keys = keys;
         self.params = params;
+        self.sent_monitors = Some(monitors);
         self.spec = compiled.spec;
         self.files = compiled.files;
         self.in_flight.push((id, seen, label));
