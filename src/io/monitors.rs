@@ -10,9 +10,10 @@ use crate::dsp::monitor::{MonitorTable, Reading, Shows};
 use std::sync::Arc;
 
 /// Sign changes per second above which a signal is sound rather than control: 20 Hz,
-/// judged over at least a quarter of a second.
+/// judged over a quarter of a second, or sooner once this many changes were seen.
 const AUDIO_CROSSINGS_PER_SEC: f32 = 40.0;
 const JUDGE_SECS: f32 = 0.25;
+const JUDGE_CROSSINGS: u32 = 8;
 /// The level meter's floor and its fall after a peak.
 const METER_FLOOR_DB: f32 = -60.0;
 const FALL_DB_PER_SEC: f32 = 24.0;
@@ -49,7 +50,7 @@ impl LineState {
         // Once sound, always sound: a drum's line stays a meter between its hits.
         self.swing.0 = self.swing.0.saturating_add(r.crossings);
         self.swing.1 += r.frames as f32 / sample_rate;
-        if self.swing.1 >= JUDGE_SECS {
+        if self.swing.1 >= JUDGE_SECS || self.swing.0 >= JUDGE_CROSSINGS {
             self.audio |= self.swing.0 as f32 / self.swing.1 > AUDIO_CROSSINGS_PER_SEC;
             self.swing = (0, 0.0);
         }
@@ -548,15 +549,22 @@ mod tests {
             st.update(&slow, 48000.0, 0.1);
         }
         assert!(!st.audio && st.bipolar);
-        // 220 Hz: 440 a second, but one short reading is not enough to tell.
-        let fast = Reading {
-            crossings: 44,
+        // A constant that starts below zero: one sign change in a block is no swing.
+        let mut dc = LineState::default();
+        let start = Reading {
+            crossings: 1,
+            frames: 64,
             ..slow
         };
-        st.update(&fast, 48000.0, 0.1);
-        assert!(!st.audio);
-        st.update(&fast, 48000.0, 0.1);
-        st.update(&fast, 48000.0, 0.1);
+        dc.update(&start, 48000.0, 0.0);
+        assert!(!dc.audio);
+        // 220 Hz: 440 a second, told within a frame of the display.
+        let fast = Reading {
+            crossings: 14,
+            frames: 1600,
+            ..slow
+        };
+        st.update(&fast, 48000.0, 0.03);
         assert!(st.audio);
         // The meter falls 24 dB a second after a peak.
         st.level = 1.0;
