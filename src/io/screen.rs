@@ -278,4 +278,56 @@ mod tests {
         assert_eq!(lines.len(), 2);
         assert!(lines[0].starts_with("lfo"));
     }
+
+    /// What one frame costs the control thread (not a check: run with
+    /// `cargo test --release --lib redraw_cost -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn redraw_cost() {
+        let names: Vec<MonitorInfo> = (0..8)
+            .map(|i| MonitorInfo {
+                name: format!("monitor {i}"),
+                shows: if i % 2 == 0 {
+                    Shows::Signal
+                } else {
+                    Shows::PatternAndSignal
+                },
+            })
+            .collect();
+        let table = Arc::new(MonitorTable::new(names));
+        table.mark_live();
+        let ring = Arc::new(ScopeRing::new());
+        let tone: Vec<f32> = (0..8192)
+            .flat_map(|i| [(i as f32 * 0.03).sin(); 2])
+            .collect();
+        ring.push(&tone);
+        let mut screen = Screen::new(false, 48000, Some(ring.clone()), MonitorView::new(table));
+        let status = "0:01.2 / 0:04.0  cpu   3%  L ▆▆▆▆▆▆▆▆  R ▆▆▆▆▆▆▆▆   xruns 0";
+        for (cols, rows) in [(80, 24), (200, 60)] {
+            let n = 2000;
+            let t = std::time::Instant::now();
+            let mut bytes = 0;
+            for _ in 0..n {
+                let lines = screen.frame(status, true, cols, rows);
+                bytes += compose(lines.len(), false, &lines, cols, false).len();
+            }
+            let per = t.elapsed().as_secs_f64() / n as f64;
+            println!(
+                "{cols}x{rows}: {:.1} us a frame ({:.2} % of one core at 30 fps), {} bytes",
+                per * 1e6,
+                per * 30.0 * 100.0,
+                bytes / n
+            );
+        }
+        // The audio thread's share: one 512-frame callback's copy into the ring.
+        let n = 20_000;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            ring.push(std::hint::black_box(&tone[..1024]));
+        }
+        println!(
+            "scope ring: {:.2} us per 512-frame callback",
+            t.elapsed().as_secs_f64() / n as f64 * 1e6
+        );
+    }
 }
