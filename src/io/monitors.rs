@@ -261,6 +261,8 @@ impl MonitorView {
 
     /// A graph with this table was sent to the audio thread.
     pub fn offer(&mut self, table: Arc<MonitorTable>) {
+        // Tables already heard are taken now, so nothing piles up when no one draws.
+        self.follow();
         self.pending.push(table);
     }
 
@@ -531,6 +533,14 @@ mod tests {
         none.mark_live();
         assert!(view.lines(50, 48000.0, 0.03).is_empty());
         assert!(view.is_empty());
+
+        // Reloads while no one draws (stderr is not a terminal) pile nothing up.
+        for _ in 0..10 {
+            let t = table(&["x"]);
+            t.mark_live();
+            view.offer(t);
+        }
+        assert_eq!(view.pending.len(), 1);
     }
 
     #[test]
