@@ -61,6 +61,9 @@ pub struct Common {
     /// Sets a script parameter declared with param(..) (repeatable).
     #[arg(long = "set", global = true, value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+    /// Draw a live oscilloscope of the output above the status line.
+    #[arg(long, global = true)]
+    pub scope: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -160,6 +163,9 @@ pub fn settings(common: &Common) -> Result<Config, String> {
     }
     if common.no_watch {
         c.hot_reload = false;
+    }
+    if common.scope {
+        c.show_scope = true;
     }
     if let Some(d) = common.duration
         && !(d > 0.0 && d <= 86_400.0)

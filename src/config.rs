@@ -22,6 +22,8 @@ pub struct Config {
     pub release_tail: f64,
     /// When edits are heard: "now", "beat" or "bar" (a script's `reload_at` wins).
     pub reload_quantize: String,
+    /// A live oscilloscope above the status line (`--scope`).
+    pub show_scope: bool,
 }
 
 /// Beats to wait for a quantized reload: "now" 0, "beat" 1, "bar" 4.
@@ -51,6 +53,7 @@ impl Default for Config {
             midi_input: String::new(),
             release_tail: 1.0,
             reload_quantize: "now".into(),
+            show_scope: false,
         }
     }
 }
@@ -79,6 +82,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("midi_input", Kind::Str),
     ("release_tail", Kind::Num(0.0, 60.0)),
     ("reload_quantize", Kind::Str),
+    ("show_scope", Kind::Bool),
 ];
 
 /// Checks a file name that must stay inside the output folder.
@@ -190,6 +194,7 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                 match name {
                     "play_in_real_time" => c.play_in_real_time = v,
                     "record_real_time" => c.record_real_time = v,
+                    "show_scope" => c.show_scope = v,
                     _ => c.hot_reload = v,
                 }
             }
@@ -249,6 +254,21 @@ mod tests {
         assert_eq!(l.warnings.len(), 1);
         assert!(l.warnings[0].contains("c.rhai:1:5"), "{}", l.warnings[0]);
         assert!(l.warnings[0].contains("master_gain"), "{}", l.warnings[0]);
+    }
+
+    #[test]
+    fn show_scope_is_a_setting() {
+        assert!(!Config::default().show_scope);
+        let l = parse("let show_scope = true;", "c.rhai").unwrap();
+        assert!(l.config.show_scope);
+        assert!(l.warnings.is_empty());
+        let l = parse("let show_scop = true;", "c.rhai").unwrap();
+        assert!(
+            l.warnings[0].contains("did you mean `show_scope`"),
+            "{}",
+            l.warnings[0]
+        );
+        assert!(parse("let show_scope = 1;", "c.rhai").is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the recording's cue markers).
 
 use crate::config::{self, Config};
+use crate::dsp::monitor::MonitorTable;
 use crate::engine::commands::{Command, Control, Swap};
 use crate::graph::{self, GraphSpec, ParamSlot};
 use crate::record::stems::StemSlots;
@@ -10,6 +11,7 @@ use crate::script;
 use ringbuf::traits::{Consumer, Observer, Producer};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A reload that reached the audio thread: where it landed, for the recording's markers.
@@ -42,6 +44,8 @@ pub struct Live {
     pub last: Option<String>,
     /// Which recording channels each track goes to (live stems), kept across reloads.
     pub stems: StemSlots,
+    /// The monitor table of the graph last sent, until the display takes it.
+    pub sent_monitors: Option<Arc<MonitorTable>>,
 }
 
 impl Live {
@@ -68,6 +72,7 @@ impl Live {
             latencies_ms: Vec::new(),
             last: None,
             stems,
+            sent_monitors: None,
         }
     }
 
@@ -152,6 +157,7 @@ impl Live {
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
         self.next_id += 1;
         let params = graph.params.clone();
+        let monitors = graph.monitors.clone();
         let swap = Swap {
             graph: Some(Box::new(graph)),
             plan,
@@ -169,6 +175,7 @@ impl Live {
         }
         self.keys = keys;
         self.params = params;
+        self.sent_monitors = Some(monitors);
         self.spec = compiled.spec;
         self.files = compiled.files;
         self.in_flight.push((id, seen, label));

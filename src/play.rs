@@ -7,14 +7,17 @@ use crate::engine::Renderer;
 use crate::engine::commands;
 use crate::graph;
 use crate::io::callback::{Callback, PlayStats};
+use crate::io::monitors::MonitorView;
 use crate::io::output;
+use crate::io::scope::ScopeRing;
+use crate::io::screen::{self, Screen};
 use crate::live::Live;
 use crate::record::spool::Take;
 use crate::record::stems::StemSlots;
 use crate::record::{cue, naming, tap};
 use crate::script;
 use crate::watch::Watcher;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock};
@@ -81,6 +84,7 @@ pub fn play(
     let seconds = duration.or(spec.duration);
     let end = seconds.map(|s| ((s + cfg.release_tail) * sr as f64).round() as u64);
     let mut graph = graph::compile(&spec, sr as f32);
+    let monitors = MonitorView::new(graph.monitors.clone());
     let mut stems = StemSlots::for_recording(graph.track_names.len(), cfg.record_real_time);
     for n in stems.assign(&mut graph) {
         crate::tell!("{n}");
@@ -120,7 +124,10 @@ pub fn play(
     };
     let rec_stats = spool.as_ref().map(|s| s.stats());
     let stats = Arc::new(PlayStats::default());
-    let cb = Callback::new(renderer, tap, end, stats.clone());
+    // The scope and the monitor lines are drawn only on a terminal.
+    let terminal = std::io::stderr().is_terminal();
+    let scope = terminal.then(|| Arc::new(ScopeRing::new()));
+    let cb = Callback::new(renderer, tap, end, stats.clone()).with_scope(scope.clone());
     let stream = match output::start(&choice, cb, stats.clone(), stop.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -140,7 +147,7 @@ pub fn play(
     );
 
     let started = Instant::now();
-    let mut status = StatusLine::new(std::io::stderr().is_terminal());
+    let mut status = StatusLine::new(terminal, Screen::new(terminal, sr, scope, monitors));
     while !stop.load(Relaxed) && !stats.finished.load(Relaxed) {
         std::thread::sleep(Duration::from_millis(5));
         let mut log = Vec::new();
@@ -170,6 +177,9 @@ pub fn play(
             }
         }
         log.extend(live.tick());
+        if let Some(t) = live.sent_monitors.take() {
+            status.screen.monitors.offer(t);
+        }
         if !log.is_empty() {
             status.clear();
             for l in log {
@@ -178,7 +188,14 @@ pub fn play(
         }
         let played = stats.frames.load(Relaxed) as f64 / sr as f64;
         let rec = rec_stats.as_ref().map(|r| r.seconds(sr));
-        status.update(played, seconds, &stats, rec, live.last.as_deref());
+        status.update(
+            played,
+            seconds,
+            &stats,
+            rec,
+            live.last.as_deref(),
+            cfg.show_scope,
+        );
     }
     // The one shutdown path: stop the callbacks, then drain and save.
     drop(stream);
@@ -278,6 +295,9 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
         live.master_gain(new.master_gain as f32);
         log.push(format!("✓ master_gain = {}", new.master_gain));
     }
+    if new.show_scope != cfg.show_scope {
+        log.push(format!("✓ show_scope = {}", new.show_scope));
+    }
     let restart: [(&str, bool); 7] = [
         ("sample_rate", new.sample_rate != cfg.sample_rate),
         ("buffer_size", new.buffer_size != cfg.buffer_size),
@@ -355,10 +375,12 @@ fn no_device(
     offline(file, cfg, duration, ov)
 }
 
-/// One line on the terminal: time, callback load, meters, recording, xruns.
+/// One line on the terminal: time, callback load, meters, recording, xruns; with the
+/// scope and the monitor lines above it when there are any.
 struct StatusLine {
     enabled: bool,
     last: Option<Instant>,
+    screen: Screen,
 }
 
 fn meter(peak: f32) -> String {
@@ -382,10 +404,11 @@ fn clock(secs: f64) -> String {
 }
 
 impl StatusLine {
-    fn new(enabled: bool) -> Self {
+    fn new(enabled: bool, screen: Screen) -> Self {
         StatusLine {
             enabled,
             last: None,
+            screen,
         }
     }
 
@@ -396,8 +419,14 @@ impl StatusLine {
         stats: &PlayStats,
         rec: Option<f64>,
         reload: Option<&str>,
+        show_scope: bool,
     ) {
-        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < STATUS_EVERY) {
+        let every = if self.screen.animated(show_scope) {
+            screen::FRAME_EVERY
+        } else {
+            STATUS_EVERY
+        };
+        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < every) {
             return;
         }
         self.last = Some(Instant::now());
@@ -419,14 +448,12 @@ impl StatusLine {
             line.push_str("  ");
             line.push_str(r);
         }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r{line}\x1b[K");
-        let _ = err.flush();
+        self.screen.draw(&line, show_scope);
     }
 
     fn clear(&mut self) {
         if self.enabled && self.last.is_some() {
-            let _ = write!(std::io::stderr(), "\r\x1b[K");
+            self.screen.clear();
             // Redraw at the next update, below whatever was printed.
             self.last = None;
         }

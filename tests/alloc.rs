@@ -64,7 +64,7 @@ reload_at("now");
 let trig = metro(1);
 let trig2 = metro(line(0.5, 0.25, 4));              // a period that is a signal
 let gate = pulse(2, 0.5);
-let lfo = sine(param("rate", 0.3, 0.01, 20), 0.25).range(200, 2000).smooth(ms(10)).id("lfo");
+let lfo = sine(param("rate", 0.3, 0.01, 20), 0.25).range(200, 2000).smooth(ms(10)).id("lfo").monitor("lfo");
 let oscs = mix([sine(note("a3")), saw(110), square(55), pulse(330, sine(0.2).range(0.1, 0.9)), tri(440)]) * 0.1;
 let n = noise() * 0.1 + pink() * 0.1;
 let filt = oscs.lpf(lfo, 2) + oscs.hpf(800) + n.bpf(1000, 4) + n.notch(lfo)
@@ -84,10 +84,11 @@ let fb = feedback();
 let echo = (filt * env + fb * 0.4).delay(beats(0.5), 0.3);
 fb.feed(echo);
 let dry = (echo + pitched * 0.05 + shaped + neg * 0.05).drive(2).gain(0.3);
-let wide = stereo(dry, dry.delay(0.02) + sine(midi(64)) * 0.01);
+let wide = stereo(dry, dry.delay(0.02) + sine(midi(64)) * 0.01).monitor("wide");
 // Patterns: stealing (six-note chords on four voices), chance, Euclid, tied notes, samples.
 let drums = pattern("x ~ [x x] x(3,8)?").voices(3)
-    .play(|v| sine(line(150, 45, 0.08)) * perc(v.gate, 0.001, 0.2) * v.vel).track("drums");
+    .play(|v| sine(line(150, 45, 0.08)) * perc(v.gate, 0.001, 0.2) * v.vel).track("drums").monitor("drums");
+pattern("x ~ x x").monitor("beat");                  // a pattern's step, no sound
 let chords = pattern("<[c3,e3,g3,b3,d4,f4] [a2,c3,e3]>*2").fast(2).slow(2).voices(4).legato(1.5)
     .play(|v| saw(v.freq) * adsr(v.gate, 0.01, 0.1, 0.5, 0.1) * 0.05).track("chords");
 let mono_line = saw(pattern("a2 c3 e3").freq()) * adsr(pattern("x x ~ x").gate(), 0.01, 0.1, 0.5, 0.1) * 0.05;
@@ -120,7 +121,7 @@ fn process_never_allocates_or_frees() {
         "sine", "saw", "square", "pulse", "tri", "noise", "pink", "line", "adsr", "perc", "metro",
         "smooth", "lpf", "hpf", "bpf", "notch", "ladder", "delay", "drive", "pan", "add", "sub",
         "mul", "div", "min", "max", "pow", "neg", "abs", "midi", "clip", "range", "mix", "poly",
-        "index", "feedback", "seq", "reverb", "chorus", "comp", "crush", "sample",
+        "index", "feedback", "seq", "reverb", "chorus", "comp", "crush", "sample", "monitor",
     ] {
         assert!(kinds.contains(k), "no {k} node in the graph: {kinds:?}");
     }

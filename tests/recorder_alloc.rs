@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use waves::engine::Renderer;
 use waves::graph;
 use waves::io::callback::{Callback, PlayStats};
+use waves::io::scope::ScopeRing;
 use waves::record::tap::recorder;
 use waves::script::compile_source;
 
@@ -140,11 +141,11 @@ fn tap_push_never_allocates() {
     let take = spooler.spawn().stop();
     assert_eq!(take.samples, want);
 
-    // 3. The device callback with the tap on: odd device buffers (one larger than the
-    // callback's internal step), f32 and i16 devices, stereo and 3 channels, and a ring that
-    // fills up halfway through.
-    // With live stems: two tracks recorded in wide frames beside the mix.
-    let src = "tempo(130);\nlet v = poly(4, |v| saw(midi(v.index * 7 + 48)).lpf(900, 2) * perc(metro(0.5), 0.001, 0.2)).track(\"voices\");\n(v + (noise().hpf(5000) * 0.1).track(\"hiss\")).delay(0.1, 0.4).pan(sine(0.3)) * 1.5";
+    // 3. The device callback with the tap and the terminal scope on, monitors in the graph
+    // and live stems (two tracks recorded in wide frames beside the mix): odd device buffers
+    // (one larger than the callback's internal step), f32 and i16 devices, stereo and 3
+    // channels, and a ring that fills up halfway through.
+    let src = "tempo(130);\nlet v = poly(4, |v| saw(midi(v.index * 7 + 48)).lpf(900, 2) * perc(metro(0.5), 0.001, 0.2)).monitor(\"v\").track(\"voices\");\n(v + (noise().hpf(5000) * 0.1).track(\"hiss\")).delay(0.1, 0.4).pan(sine(0.3).monitor(\"pan\")).monitor(\"out\") * 1.5";
     let c = compile_source(src, "cb.rhai", Path::new("."), 48000.0).unwrap();
     let mut g = graph::compile(&c.spec, 48000.0);
     let mut slots = waves::record::stems::StemSlots::for_recording(2, true);
@@ -154,7 +155,9 @@ fn tap_push_never_allocates() {
     let (tap, spooler) = recorder(48_000, slots.channels());
     let rec = spooler.stats();
     let stats = Arc::new(PlayStats::default());
-    let mut cb = Callback::new(renderer, Some(tap), None, stats.clone());
+    let scope = Arc::new(ScopeRing::new());
+    let mut cb =
+        Callback::new(renderer, Some(tap), None, stats.clone()).with_scope(Some(scope.clone()));
     let mut f32_buf = vec![0.0f32; 3 * 5000];
     let mut i16_buf = vec![0i16; 2 * 5000];
     let buffers = [1usize, 17, 64, 333, 512, 4096, 5000];
@@ -181,6 +184,10 @@ fn tap_push_never_allocates() {
     assert!(stats.clipped.load(Ordering::SeqCst) > 0 || stats.take_peak(0) <= 1.0);
     assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "the callback allocated");
     assert_eq!(FREES.load(Ordering::SeqCst), 0, "the callback freed");
+    let mut seen = Vec::new();
+    scope.latest(1000, &mut seen);
+    assert_eq!(seen.len(), 1000);
+    assert!(seen.iter().any(|v| *v != 0.0), "the scope saw nothing");
     drop(cb);
     drop(spooler);
 

@@ -11,6 +11,7 @@ pub mod dynamics;
 pub mod env;
 pub mod filter;
 pub mod math;
+pub mod monitor;
 pub mod noise;
 pub mod osc;
 pub mod reverb;

@@ -5,7 +5,9 @@
 //! its own, so a step lands on the exact sample its beat falls on however long the piece
 //! has run, and a sequencer built by a hot reload is in time from its first block.
 
+use super::monitor::MonitorTable;
 use super::{BLOCK, Carry, Ctx, copy_same};
+use std::sync::Arc;
 
 /// One note of one cycle, as the sequencer reads it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,6 +51,21 @@ impl Score {
             _ => &[],
         }
     }
+}
+
+/// Steps per cycle for a monitor's display: the coarsest grid (at most 64 steps) that every
+/// note's start and end lie on, so `"x ~ x x"` has 4 steps and `"x ~"` 2; 16 when no such
+/// grid exists (triplets against 1/32 notes), as a plain position display.
+pub fn grid_steps(score: &Score) -> u32 {
+    let on_grid = |n: u32| {
+        score.notes.iter().all(|note| {
+            [note.start, note.start + note.len].iter().all(|&t| {
+                let x = t * n as f64;
+                (x - x.round()).abs() < 1e-6 * n as f64
+            })
+        })
+    };
+    (1..=64).find(|&n| on_grid(n)).unwrap_or(16)
 }
 
 /// A value in 0..1 from (seed, cycle, note index): the `?` roll. A hash, not a generator,
@@ -144,9 +161,18 @@ impl Lane {
     }
 }
 
+/// Where a monitored sequencer reports its step: monitor slots of its graph's table.
+pub struct Probe {
+    pub table: Arc<MonitorTable>,
+    pub slots: Vec<u32>,
+    pub steps: u32,
+}
+
 /// Voices (lanes) of one pattern, and the notes they play.
 pub struct Seq {
     lanes: Vec<Lane>,
+    /// Set when a monitor shows this pattern's step.
+    pub probe: Option<Probe>,
     /// The lane's outputs already hold its unchanging values for a whole block, so a quiet
     /// block needs no writes. Not carried by a reload: the new graph's buffers are fresh.
     written: Vec<bool>,
@@ -157,6 +183,7 @@ impl Seq {
         Seq {
             lanes: vec![Lane::default(); lanes.max(1)],
             written: vec![false; lanes.max(1)],
+            probe: None,
         }
     }
 
@@ -211,6 +238,14 @@ impl Seq {
             }
         }
         self.render(start, pos, BLOCK, out, lanes);
+        if let Some(p) = &self.probe {
+            let cycle = start as f64 / cycle_frames;
+            let step = ((cycle - cycle.floor()) * p.steps as f64) as u32;
+            for &slot in &p.slots {
+                p.table
+                    .set_step(slot as usize, step.min(p.steps.saturating_sub(1)), p.steps);
+            }
+        }
     }
 
     /// Whether any voice's gate rises or falls, or a voice fades, during frames `t0..t1`:
@@ -382,6 +417,25 @@ mod tests {
 
     fn onsets(trig: &[f32]) -> Vec<usize> {
         (0..trig.len()).filter(|&i| trig[i] > 0.0).collect()
+    }
+
+    #[test]
+    fn steps_of_a_pattern_are_its_coarsest_grid() {
+        let s = |notes: &[(f64, f64, f32)]| grid_steps(&score(notes, 1.0));
+        // "x ~ x x", "x ~", "x ~ ~", "x*4", a chord, rests only.
+        assert_eq!(
+            s(&[(0.0, 0.25, 60.0), (0.5, 0.25, 60.0), (0.75, 0.25, 60.0)]),
+            4
+        );
+        assert_eq!(s(&[(0.0, 0.5, 60.0)]), 2);
+        assert_eq!(s(&[(0.0, 1.0 / 3.0, 60.0)]), 3);
+        assert_eq!(s(&[(0.0, 1.0, 60.0), (0.0, 1.0, 64.0)]), 1);
+        assert_eq!(s(&[]), 1);
+        // No grid up to 64: a plain 16-step position display.
+        assert_eq!(
+            s(&[(0.0, 1.0 / 3.0, 60.0), (1.0 / 3.0, 1.0 / 32.0, 60.0)]),
+            16
+        );
     }
 
     #[test]

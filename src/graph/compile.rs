@@ -6,9 +6,10 @@ use crate::dsp::chorus::Chorus;
 use crate::dsp::dynamics::{self, Comp};
 use crate::dsp::filter::{Ladder, Svf, SvfMode};
 use crate::dsp::math::{self, BinOp, UnOp};
+use crate::dsp::monitor::{MonitorInfo, MonitorTable};
 use crate::dsp::reverb::Reverb;
 use crate::dsp::sampler::{SampleData, Sampler};
-use crate::dsp::seq::{Score, Seq};
+use crate::dsp::seq::{self, Probe, Score, Seq};
 use crate::dsp::{BLOCK, Ctx, In, delay::Delay, env, noise, osc};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ enum Dsp {
     Comp(Box<Comp>),
     Crush,
     Sample(Sampler, Arc<SampleData>, bool),
+    /// A monitor: its graph's table, its slot, and the last value it read.
+    Monitor(Arc<MonitorTable>, u32, f32),
 }
 
 /// What an op does for a sleeping instrument (see `sleep.rs`).
@@ -139,6 +142,8 @@ pub struct CompiledGraph {
     pub duration: Option<f64>,
     /// Stable key of each op, in processing order.
     pub keys: Vec<String>,
+    /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
+    pub monitors: Arc<MonitorTable>,
 }
 
 fn seed_of(key: &str) -> u64 {
@@ -212,7 +217,22 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         Input::Port(p) => port_ref(p, &node_buf),
     };
 
-    let mut ops = Vec::new();
+    // Monitors in script order: the order of their lines on the terminal.
+    let mut monitor_slot: HashMap<usize, u32> = HashMap::new();
+    let mut info = Vec::new();
+    for (n, node) in spec.nodes.iter().enumerate() {
+        if let NodeKind::Monitor(m) = &node.kind {
+            monitor_slot.insert(n, info.len() as u32);
+            info.push(MonitorInfo {
+                name: m.name.to_string(),
+                shows: m.shows,
+            });
+        }
+    }
+    let monitors = Arc::new(MonitorTable::new(info));
+    let mut op_of: HashMap<usize, usize> = HashMap::new();
+
+    let mut ops: Vec<Op> = Vec::new();
     let mut params = HashMap::new();
     let mut feedback = Vec::new();
     let mut keys = Vec::new();
@@ -286,8 +306,26 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
                 let looped = konst(2).is_some_and(|v| v != 0.0);
                 Dsp::Sample(Sampler::new(lanes, !triggered), r.data.clone(), looped)
             }
+            NodeKind::Monitor(m) => {
+                let slot = monitor_slot[&n];
+                // The sequencer it follows reports its step into the same slot.
+                if let Some(&k) = m.seq.and_then(|s| op_of.get(&(s as usize)))
+                    && let Dsp::Seq(sq, score) = &mut ops[k].dsp
+                {
+                    sq.probe
+                        .get_or_insert_with(|| Probe {
+                            table: monitors.clone(),
+                            slots: Vec::new(),
+                            steps: seq::grid_steps(score.as_ref()),
+                        })
+                        .slots
+                        .push(slot);
+                }
+                Dsp::Monitor(monitors.clone(), slot, 0.0)
+            }
             NodeKind::Feedback => unreachable!("handled above"),
         };
+        op_of.insert(n, ops.len());
         ops.push(Op {
             dsp,
             lanes,
@@ -319,6 +357,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         tempo_bpm: spec.tempo_bpm,
         duration: spec.duration,
         keys,
+        monitors,
     }
 }
 
@@ -392,6 +431,14 @@ fn schedule(spec: &GraphSpec) -> Vec<usize> {
             Input::Const(_) => None,
         })
         .collect();
+    // Monitors are heard by no one but run all the same.
+    roots.extend(
+        spec.nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n.kind, NodeKind::Monitor(_)))
+            .map(|(i, _)| i),
+    );
     let mut state = vec![0u8; spec.nodes.len()]; // 0 new, 1 open, 2 done
     let mut order = Vec::new();
     let mut r = 0;
@@ -500,6 +547,7 @@ impl CompiledGraph {
     /// Renders one block into `left` and `right`. Never allocates: every buffer exists.
     pub fn process_block(&mut self, ctx: &Ctx, left: &mut [f32], right: &mut [f32]) {
         self.advance_ramps();
+        self.monitors.mark_live();
         let bufs = &mut self.bufs;
         let sleep = &mut self.sleep;
         for op in &mut self.ops {
@@ -667,6 +715,9 @@ fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
         Dsp::Crush => dynamics::crush(i[0], i[1], out, lanes),
         Dsp::Sample(s, data, looped) => s.process(ctx, data, i[0], i[1], *looped, out, lanes),
         Dsp::LaneIndex => math::lane_index(out, lanes),
+        Dsp::Monitor(table, slot, last) => {
+            table.measure(*slot as usize, &i[..op.ins.len().min(2)], last)
+        }
         Dsp::Sum => unreachable!("handled above"),
     }
 }

@@ -1,6 +1,6 @@
 //! Stable node keys: the identity hot reload matches nodes by; computed on the control thread.
 
-use super::{GraphSpec, Input};
+use super::{GraphSpec, Input, NodeKind};
 use std::collections::VecDeque;
 
 /// Gives every node reachable from the outputs a key: its explicit `.id`, else the path
@@ -23,6 +23,12 @@ pub fn assign_keys(spec: &mut GraphSpec) {
             if let Input::Port(p) = inp {
                 queue.push_back((p.node as usize, format!("T{name}{side}.{}", p.out)));
             }
+        }
+    }
+    // A monitor is a sink of its own: what only it reads is keyed from its name.
+    for (i, n) in spec.nodes.iter().enumerate() {
+        if let NodeKind::Monitor(m) = &n.kind {
+            queue.push_back((i, format!("M{}", m.name)));
         }
     }
     while let Some((idx, path)) = queue.pop_front() {

@@ -14,6 +14,7 @@ pub use keys::assign_keys;
 pub use validate::{GraphError, MAX_NODES, validate};
 
 use crate::dsp::math::{BinOp, UnOp};
+use crate::dsp::monitor::Shows;
 use crate::dsp::sampler::SampleData;
 use crate::dsp::seq::{self, Score};
 use std::sync::Arc;
@@ -81,6 +82,18 @@ pub enum NodeKind {
     Crush,
     /// Plays a WAV file: inputs trigger, speed, loop (a constant 0/1); one output per channel.
     Sample(SampleRef),
+    /// `.monitor("name")`: reads one channel, or left and right, for the terminal display;
+    /// no output (it runs because every monitor is scheduled like an output).
+    Monitor(MonitorSpec),
+}
+
+/// What a monitor node shows and where its pattern's step comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MonitorSpec {
+    pub name: Arc<str>,
+    pub shows: Shows,
+    /// The sequencer node whose step is shown.
+    pub seq: Option<u32>,
 }
 
 /// A loaded sample as a node holds it. Two refer to the same sound when their contents
@@ -173,6 +186,7 @@ impl NodeKind {
             NodeKind::Comp => "comp",
             NodeKind::Crush => "crush",
             NodeKind::Sample(_) => "sample",
+            NodeKind::Monitor(_) => "monitor",
         }
     }
 
@@ -182,6 +196,7 @@ impl NodeKind {
             NodeKind::Pan | NodeKind::Reverb | NodeKind::Chorus | NodeKind::Comp => 2,
             NodeKind::Seq(_) => seq::OUTPUTS,
             NodeKind::Sample(s) => s.data.channels.clamp(1, 2),
+            NodeKind::Monitor(_) => 0,
             _ => 1,
         }
     }

@@ -2,6 +2,7 @@
 //! and publishes meters as atomics; runs on the audio thread, allocation-free.
 
 use crate::engine::Renderer;
+use crate::io::scope::ScopeRing;
 use crate::record::tap::Tap;
 use cpal::{FromSample, Sample};
 use std::sync::Arc;
@@ -99,6 +100,8 @@ pub struct Callback {
     /// Frames after which the device gets silence and the tap nothing (duration + tail).
     end: Option<u64>,
     sample_rate: f32,
+    /// The terminal scope's copy of the output (before clipping, so overs show).
+    scope: Option<Arc<ScopeRing>>,
 }
 
 impl Callback {
@@ -119,7 +122,14 @@ impl Callback {
             stats,
             end,
             sample_rate,
+            scope: None,
         }
+    }
+
+    /// Feeds the terminal scope as well.
+    pub fn with_scope(mut self, scope: Option<Arc<ScopeRing>>) -> Self {
+        self.scope = scope;
+        self
     }
 
     /// Fills one device buffer of `channels` interleaved channels in any sample format.
@@ -153,6 +163,9 @@ impl Callback {
             }
             if let Some(tap) = self.tap.as_mut() {
                 tap.push(buf);
+            }
+            if let Some(scope) = &self.scope {
+                scope.push_wide(buf, width);
             }
             for (frame, lr) in out.chunks_exact_mut(channels).zip(buf.chunks_exact(width)) {
                 let mut side = [lr[0], lr[1]];

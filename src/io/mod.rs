@@ -1,7 +1,10 @@
 //! Audio and MIDI devices: the output stream and its callback, device listing.
 
 pub mod callback;
+pub mod monitors;
 pub mod output;
+pub mod scope;
+pub mod screen;
 
 /// Lines for `waves devices`: MIDI inputs (midir), or why there are none.
 pub fn list_midi_inputs() -> Vec<String> {

@@ -778,6 +778,14 @@ pub const FUNCTIONS: &[FnDef] = &[
         "saw(110).lpf(param(\"cutoff\", 800, 200, 4000))",
         None
     ),
+    def!(
+        "seeing",
+        "monitor",
+        ["x", "name"],
+        "while playing in a terminal, a live line for x: a level meter for sound, a bar and the value for a control signal; on a pattern (or an instrument's output) also its step, `▮▯▯▯ step 1/4`; returns x unchanged",
+        "sine(0.2).monitor(\"lfo\")",
+        None
+    ),
 ];
 
 pub(crate) fn err_at(msg: String, pos: Position) -> Box<EvalAltResult> {

@@ -5,6 +5,7 @@ pub mod diag;
 pub mod dsl;
 pub mod engine;
 pub mod fx;
+pub mod monitor;
 pub mod params;
 pub mod resolver;
 pub mod samples;

@@ -312,7 +312,7 @@ fn play(
 
 /// A stepped control line from a pattern (`.freq()`, `.gate()`): one voice, each note
 /// taking over at once.
-fn control(
+pub(crate) fn control(
     b: &Rc<RefCell<Builder>>,
     ctx: &NativeCallContext,
     p: &SrcPos,
@@ -568,6 +568,7 @@ pub fn register(
             },
         );
     }
+    super::monitor::register(engine, builder.clone(), file.clone());
     {
         let b = builder.clone();
         engine.register_fn(
