@@ -458,3 +458,21 @@ fn resting_voices_sleep_and_wake_on_the_exact_frame() {
     // Between hits: exact silence.
     assert!(y[BEAT / 2..BEAT].iter().all(|v| *v == 0.0));
 }
+
+#[test]
+fn a_pattern_error_inside_an_imported_patch_points_into_the_patch() {
+    let dir = TempDir::new("seq", "patch_error");
+    dir.write(
+        "patches/p.rhai",
+        "fn beat() {\n    pattern(\"x ~ [x x\")\n}\n",
+    );
+    let e = compile_in(
+        &dir,
+        "s.rhai",
+        "import \"patches/p\" as p;\np::beat().play(|v| sine(440) * v.gate)\n",
+    )
+    .unwrap_err();
+    assert!(e.contains("patches/p.rhai:2:18"), "{e}");
+    assert!(e.contains("unclosed `[`"), "{e}");
+    assert!(e.contains("s.rhai:2:4"), "the call site is named: {e}");
+}
