@@ -108,6 +108,13 @@ fn measure(chunk: &[f32]) -> (f32, u64, u64) {
     (p, c, n)
 }
 
+/// Copies channel pair `pair` (0 = the mix, k = stem k) of `width`-channel frames.
+fn pick_pair(wide: &[f32], width: usize, pair: usize, dst: &mut [f32]) {
+    for (d, frame) in dst.chunks_exact_mut(2).zip(wide.chunks_exact(width)) {
+        d.copy_from_slice(&frame[2 * pair..2 * pair + 2]);
+    }
+}
+
 /// `dir/NAME__TRACK.wav` for the mix `dir/NAME.wav`.
 pub fn stem_path(mix: &Path, track: &str) -> PathBuf {
     let stem = mix
@@ -138,7 +145,10 @@ pub fn render(
             opts.format,
         )?);
     }
-    let mut stem_bufs = vec![vec![0.0f32; CHUNK * 2]; stem_sinks.len()];
+    // With stems, frames are rendered wide (mix, then each stem) and split per file.
+    let width = 2 + 2 * stem_sinks.len();
+    let mut wide = vec![0.0f32; CHUNK * width];
+    let mut part = vec![0.0f32; CHUNK * 2];
     let bar = opts.progress.then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
@@ -156,11 +166,13 @@ pub fn render(
         if stem_sinks.is_empty() {
             renderer.process(chunk);
         } else {
-            let mut stems: Vec<&mut [f32]> =
-                stem_bufs.iter_mut().map(|b| &mut b[..n * 2]).collect();
-            renderer.process_with_stems(chunk, &mut stems);
-            for (sink, b) in stem_sinks.iter_mut().zip(&stem_bufs) {
-                sink.write(&b[..n * 2])?;
+            let wide = &mut wide[..n * width];
+            renderer.process_wide(wide, width);
+            pick_pair(wide, width, 0, chunk);
+            for (k, sink) in stem_sinks.iter_mut().enumerate() {
+                let part = &mut part[..n * 2];
+                pick_pair(wide, width, k + 1, part);
+                sink.write(part)?;
             }
         }
         let (chunk_peak, chunk_clipped, chunk_bad) = measure(chunk);

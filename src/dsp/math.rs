@@ -258,6 +258,11 @@ pub fn lane_sum(x: In, out: &mut [f32], lanes: usize) {
     }
 }
 
+/// MIDI note number to Hz (a4 = 69 = 440 Hz), exactly; for notes known before they play.
+pub fn midi_to_hz(m: f64) -> f64 {
+    440.0 * ((m - 69.0) / 12.0).exp2()
+}
+
 /// Mixes the voices of `x`, each scaled by its level in `w` (a stolen voice fading out).
 /// `x` may be one lane wide (the same sound in every voice); `w` sets the voice count.
 pub fn lane_sum_weighted(x: In, w: In, out: &mut [f32]) {

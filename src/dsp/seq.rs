@@ -81,7 +81,7 @@ pub fn chance(seed: u64, cycle: u64, index: u32) -> f32 {
 }
 
 fn mtof(note: f32) -> f32 {
-    440.0 * ((note - 69.0) / 12.0).exp2()
+    super::math::midi_to_hz(note as f64) as f32
 }
 
 /// Outputs, in the order of the node's ports.
@@ -324,43 +324,25 @@ impl Seq {
                 continue;
             }
             self.written[l] = still && from == 0 && to == BLOCK;
-            if changes {
-                // A note starts or a fade runs inside the span: frame by frame.
-                for f in from..to {
-                    let t = start + f as u64;
-                    if let Some(p) = lane.pending
-                        && t >= p.on
-                    {
-                        lane.start(p);
-                    }
-                    let i = f * lanes + l;
-                    let gated = lane.on != u64::MAX && t >= lane.on && t < lane.gate_end;
-                    out[OUT_FREQ * n + i] = lane.freq;
-                    out[OUT_GATE * n + i] = if gated { 1.0 } else { 0.0 };
-                    out[OUT_VEL * n + i] = lane.vel;
-                    out[OUT_NOTE * n + i] = lane.note;
-                    out[OUT_TRIG * n + i] = if t == lane.on { 1.0 } else { 0.0 };
-                    out[OUT_AMP * n + i] = lane.level(t);
-                }
-                continue;
-            }
-            // The usual case: the voice holds still for the whole span, but for its gate
-            // ending and its trigger frame.
-            let level = lane.level(t0);
-            let (on, end) = if lane.on == u64::MAX {
-                (u64::MAX, 0)
-            } else {
-                (lane.on, lane.gate_end)
-            };
+            // Usually the voice holds still for the whole span but for its gate ending and
+            // its trigger frame; only a note starting or a fade needs work per frame.
+            let still_level = lane.level(t0);
             for f in from..to {
                 let t = start + f as u64;
+                if changes
+                    && let Some(p) = lane.pending
+                    && t >= p.on
+                {
+                    lane.start(p);
+                }
                 let i = f * lanes + l;
+                let gated = lane.on != u64::MAX && t >= lane.on && t < lane.gate_end;
                 out[OUT_FREQ * n + i] = lane.freq;
-                out[OUT_GATE * n + i] = if t >= on && t < end { 1.0 } else { 0.0 };
+                out[OUT_GATE * n + i] = if gated { 1.0 } else { 0.0 };
                 out[OUT_VEL * n + i] = lane.vel;
                 out[OUT_NOTE * n + i] = lane.note;
-                out[OUT_TRIG * n + i] = if t == on { 1.0 } else { 0.0 };
-                out[OUT_AMP * n + i] = level;
+                out[OUT_TRIG * n + i] = if t == lane.on { 1.0 } else { 0.0 };
+                out[OUT_AMP * n + i] = if changes { lane.level(t) } else { still_level };
             }
         }
     }

@@ -78,33 +78,7 @@ impl Renderer {
         }
     }
 
-    /// Like `process`, and also fills `stems[i]` (interleaved stereo, as many frames as
-    /// `out`) with stem `i` of the graph. Stems the graph lacks come out silent.
-    pub fn process_with_stems(&mut self, out: &mut [f32], stems: &mut [&mut [f32]]) {
-        let frames = out.len() / 2;
-        let count = self.stems.len() / (2 * BLOCK);
-        let mut done = 0;
-        while done < frames {
-            if self.pos == BLOCK {
-                self.render_block();
-            }
-            let n = (BLOCK - self.pos).min(frames - done);
-            let (a, b) = (self.pos * 2, (self.pos + n) * 2);
-            out[done * 2..(done + n) * 2].copy_from_slice(&self.block[a..b]);
-            for (i, dst) in stems.iter_mut().enumerate() {
-                let dst = &mut dst[done * 2..(done + n) * 2];
-                if i < count {
-                    dst.copy_from_slice(&self.stems[i * 2 * BLOCK..][a..b]);
-                } else {
-                    dst.fill(0.0);
-                }
-            }
-            self.pos += n;
-            done += n;
-        }
-    }
-
-    /// Names of the stems `process_with_stems` fills.
+    /// Names of the stems `process_wide` fills (offline, slot i is track i).
     pub fn stem_names(&self) -> &[String] {
         &self.graph.track_names
     }

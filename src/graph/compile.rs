@@ -147,10 +147,7 @@ pub struct CompiledGraph {
 }
 
 fn seed_of(key: &str) -> u64 {
-    // FNV-1a: stable across runs and platforms, unlike std's randomised hasher.
-    key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
+    super::fnv1a(key.bytes().map(u64::from))
 }
 
 /// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.

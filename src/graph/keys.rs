@@ -51,3 +51,11 @@ pub fn assign_keys(spec: &mut GraphSpec) {
         }
     }
 }
+
+/// FNV-1a over `words`: stable across runs and platforms, unlike std's randomised hasher,
+/// so seeds and content hashes made from it repeat from one run to the next.
+pub fn fnv1a(words: impl IntoIterator<Item = u64>) -> u64 {
+    words.into_iter().fold(0xcbf2_9ce4_8422_2325u64, |h, w| {
+        (h ^ w).wrapping_mul(0x0100_0000_01b3)
+    })
+}

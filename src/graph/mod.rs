@@ -10,7 +10,7 @@ mod sleep;
 mod validate;
 
 pub use compile::{CompiledGraph, ParamSlot, compile};
-pub use keys::assign_keys;
+pub use keys::{assign_keys, fnv1a};
 pub use validate::{GraphError, MAX_NODES, validate};
 
 use crate::dsp::math::{BinOp, UnOp};
@@ -106,10 +106,7 @@ pub struct SampleRef {
 
 impl SampleRef {
     pub fn new(data: SampleData) -> Self {
-        let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for v in &data.frames {
-            h = (h ^ v.to_bits() as u64).wrapping_mul(0x0100_0000_01b3);
-        }
+        let mut h = fnv1a(data.frames.iter().map(|v| v.to_bits() as u64));
         h ^= data.rate.to_bits() as u64 ^ ((data.channels as u64) << 40);
         SampleRef {
             data: Arc::new(data),

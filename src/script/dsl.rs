@@ -1132,9 +1132,7 @@ fn mix(b: &mut Builder, p: &SrcPos, list: &Dynamic) -> Result<Dynamic, String> {
     }))
 }
 
-pub fn midi_to_hz(m: f64) -> f64 {
-    440.0 * ((m - 69.0) / 12.0).exp2()
-}
+pub use crate::dsp::math::midi_to_hz;
 
 /// `c#3`, `eb4`, `a4`, `C-1` → MIDI note number (c4 = 60).
 pub fn parse_note(s: &str) -> Option<i32> {

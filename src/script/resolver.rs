@@ -16,7 +16,7 @@ pub struct Imports {
     pub sources: HashMap<String, String>,
     /// Each imported module's code: a closure a patch returns (`fn kick() { |v| .. }`) is
     /// a function of its module, and is called through it.
-    pub asts: Vec<rhai::AST>,
+    pub asts: Vec<Rc<rhai::AST>>,
     cache: HashMap<PathBuf, Shared<Module>>,
 }
 
@@ -107,7 +107,7 @@ impl ModuleResolver for SandboxResolver {
             let mut im = self.imports.borrow_mut();
             im.files.push(file.clone());
             im.sources.insert(name.clone(), text);
-            im.asts.push(ast.clone());
+            im.asts.push(Rc::new(ast.clone()));
         }
         let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
         let module: Shared<Module> = module.into();

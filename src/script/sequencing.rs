@@ -59,12 +59,6 @@ impl Pat {
     }
 }
 
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
-    })
-}
-
 /// Line and column (1-based) of character `offset` of the pattern string literal that the
 /// call at `line:col` of `source` passes, if that argument is a plain literal.
 pub fn locate(
@@ -428,7 +422,7 @@ pub fn register(
                     .map_err(|e| pattern_error(&ctx, &imports, &file, text, e))?;
                 Ok(Pat {
                     pattern: Arc::new(pattern),
-                    seed: fnv(text),
+                    seed: crate::graph::fnv1a(text.bytes().map(u64::from)),
                     cycle_beats: 4.0,
                     voices: DEFAULT_VOICES,
                     legato: 1.0,
