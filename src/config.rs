@@ -24,6 +24,10 @@ pub struct Config {
     pub reload_quantize: String,
     /// A live oscilloscope above the status line (`--scope`).
     pub show_scope: bool,
+    /// Knob positions (`cc`) are saved to `output_dir/.midi_cc.json` and restored at start.
+    pub midi_persist_cc: bool,
+    /// Every script follows an external MIDI clock, as with `tempo("midi")`.
+    pub midi_clock: bool,
 }
 
 /// Beats to wait for a quantized reload: "now" 0, "beat" 1, "bar" 4.
@@ -54,6 +58,8 @@ impl Default for Config {
             release_tail: 1.0,
             reload_quantize: "now".into(),
             show_scope: false,
+            midi_persist_cc: false,
+            midi_clock: false,
         }
     }
 }
@@ -83,6 +89,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("release_tail", Kind::Num(0.0, 60.0)),
     ("reload_quantize", Kind::Str),
     ("show_scope", Kind::Bool),
+    ("midi_persist_cc", Kind::Bool),
+    ("midi_clock", Kind::Bool),
 ];
 
 /// Checks a file name that must stay inside the output folder.
@@ -195,6 +203,8 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                     "play_in_real_time" => c.play_in_real_time = v,
                     "record_real_time" => c.record_real_time = v,
                     "show_scope" => c.show_scope = v,
+                    "midi_persist_cc" => c.midi_persist_cc = v,
+                    "midi_clock" => c.midi_clock = v,
                     _ => c.hot_reload = v,
                 }
             }

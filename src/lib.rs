@@ -36,6 +36,7 @@ pub mod engine;
 pub mod graph;
 pub mod io;
 pub mod live;
+pub mod midi;
 pub mod pattern;
 pub mod play;
 pub mod record;

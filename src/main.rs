@@ -1,5 +1,11 @@
 //! The `waves` command: parses arguments and hands over to `cli`; main thread.
 
 fn main() {
+    if std::env::var_os("JACK_NO_START_SERVER").is_none() {
+        // Opening MIDI or audio through JACK must never launch a JACK server as a side
+        // effect (libjack does unless told not to).
+        // SAFETY: first thing in main, before any other thread exists.
+        unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
+    }
     std::process::exit(waves::cli::main());
 }

@@ -96,6 +96,18 @@ pub fn play(
     let mut renderer = Renderer::new(graph, sr as f32, cfg.master_gain as f32);
     renderer.set_stem_slots(slots);
     renderer.attach(ends);
+    renderer.set_clock_always(cfg.midi_clock);
+    let persist = cfg
+        .midi_persist_cc
+        .then(|| Path::new(&cfg.output_dir).join(crate::midi::persist::FILE));
+    let (mut knobs, saved_knobs, warning) = crate::midi::persist::Store::open(persist);
+    if let Some(w) = warning {
+        crate::tell!("{w}");
+    }
+    renderer.preset_cc(&saved_knobs);
+    renderer.share_cc(knobs.shared.clone());
+    let midi = crate::io::midi_in::open(&cfg.midi_input);
+    crate::tell!("{}", midi.line);
     let mut cfg = cfg.clone();
     let watched = |live: &Live| {
         let mut f = live.files.clone();
@@ -127,7 +139,11 @@ pub fn play(
     // The scope and the monitor lines are drawn only on a terminal.
     let terminal = std::io::stderr().is_terminal();
     let scope = terminal.then(|| Arc::new(ScopeRing::new()));
-    let cb = Callback::new(renderer, tap, end, stats.clone()).with_scope(scope.clone());
+    let cb = Callback::new(renderer, tap, end, stats.clone())
+        .with_scope(scope.clone())
+        .with_midi(midi.inbox);
+    // Kept open while playing; dropped (ports closed) after the stream stops.
+    let midi_ports = midi.input;
     let stream = match output::start(&choice, cb, stats.clone(), stop.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -177,6 +193,7 @@ pub fn play(
             }
         }
         log.extend(live.tick());
+        log.extend(knobs.save(false));
         if let Some(t) = live.sent_monitors.take() {
             status.screen.monitors.offer(t);
         }
@@ -199,6 +216,17 @@ pub fn play(
     }
     // The one shutdown path: stop the callbacks, then drain and save.
     drop(stream);
+    if let Some(m) = midi_ports {
+        let dropped = m.dropped.load(Relaxed);
+        if dropped > 0 {
+            crate::tell!(
+                "warning: {dropped} MIDI messages were dropped (they came faster than they were played)"
+            );
+        }
+    }
+    if let Some(w) = knobs.save(true) {
+        crate::tell!("{w}");
+    }
     status.clear();
     let wall = started.elapsed().as_secs_f64();
     let frames = stats.frames.load(Relaxed);

@@ -4,13 +4,18 @@
 //! A counting global allocator counts only on a thread that has armed it, and this binary
 //! holds a single test, so nothing else allocates on the armed thread meanwhile.
 
+use ringbuf::traits::Producer;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use waves::engine::Renderer;
 use waves::graph;
+use waves::io::callback::{Callback, PlayStats};
+use waves::io::midi_in::MidiInbox;
+use waves::midi::{MidiEvent, Msg};
 use waves::script::{compile_source, dsl};
 
 struct Counting;
@@ -59,6 +64,7 @@ static GLOBAL: Counting = Counting;
 /// (constant and signal parameters, shared and per-voice lanes, mono and stereo).
 const SCRIPT: &str = r#"
 tempo(128);
+tempo("midi", 128);                                   // follows the clock messages below
 duration(bars(8));
 reload_at("now");
 let trig = metro(1);
@@ -97,8 +103,106 @@ let rim = pattern("x*4").play(|v| sample("samples/rim.wav").speed(v.freq / 261.6
 let fx = (drums + chords).reverb(0.3) + chords.reverb(0.2, 1.5) + mono_line.reverb(0.2, 1, 0.5)
        + rim.chorus(0.3, 0.5) + (drums * 2).comp(-12, 4) + chords.comp(-20, 2, 0.005, 0.2)
        + mono_line.crush(6) + mono_line.delay(0.2, 0.4, 0.3);
-mix([wide.pan(sine(0.2)), wide.pan(-0.3), voices.pan(0.3), pitched.pan(sine(0.7)) * 0.1, 0.0, fx * 0.2])
+// MIDI: every channel on 8 voices under a knob, and channel 2 under its own knob.
+let keys = midi_notes().voices(8).bend(12)
+    .play(|v| saw(v.freq).lpf(cc(74).init(0.3).range(300, 3000), 0.8) * adsr(v.gate, 0.01, 0.1, 0.7, 0.2) * v.vel * 0.1)
+    + midi_notes(2).play(|v| tri(v.freq) * perc(v.gate, 0.001, 0.3)) * cc(7, 2);
+mix([wide.pan(sine(0.2)), wide.pan(-0.3), voices.pan(0.3), pitched.pan(sine(0.7)) * 0.1, 0.0, fx * 0.2, keys])
 "#;
+
+/// MIDI as a busy player sends it: bursts of 64 notes on 8 voices, their releases under a
+/// sustain pedal, knob sweeps, pitch bend, a clock with Start, Stop and Continue, more
+/// messages than a block holds and than the queue holds.
+fn midi_burst(r: &mut Renderer, k: usize) {
+    let at = r.position();
+    match k % 9 {
+        0 => {
+            for n in 0..64u8 {
+                r.push_midi(
+                    at + n as u64,
+                    Msg::NoteOn {
+                        ch: n % 3,
+                        note: 30 + n,
+                        vel: 100,
+                    },
+                );
+            }
+        }
+        3 => {
+            r.push_midi(
+                at,
+                Msg::Cc {
+                    ch: 0,
+                    num: 64,
+                    value: 127,
+                },
+            );
+            for n in 0..64u8 {
+                r.push_midi(
+                    at + 5,
+                    Msg::NoteOff {
+                        ch: n % 3,
+                        note: 30 + n,
+                    },
+                );
+            }
+        }
+        5 => {
+            r.push_midi(
+                at,
+                Msg::Cc {
+                    ch: 0,
+                    num: 64,
+                    value: 0,
+                },
+            );
+            r.push_midi(
+                at,
+                Msg::Bend {
+                    ch: 0,
+                    value: (k as i16 * 97) % 8192,
+                },
+            );
+        }
+        7 if k % 90 == 7 => {
+            // A flood: more than the queue holds; the rest is dropped and counted.
+            for i in 0..2000u64 {
+                r.push_midi(
+                    at + i,
+                    Msg::Cc {
+                        ch: 1,
+                        num: 7,
+                        value: (i % 128) as u8,
+                    },
+                );
+            }
+        }
+        _ => {}
+    }
+    for i in 0..4u64 {
+        r.push_midi(at + i * 10, Msg::Clock);
+        r.push_midi(
+            at + i * 10,
+            Msg::Cc {
+                ch: 0,
+                num: 74,
+                value: ((k + i as usize) % 128) as u8,
+            },
+        );
+    }
+    match k % 40 {
+        1 => {
+            r.push_midi(at, Msg::Start);
+        }
+        20 => {
+            r.push_midi(at, Msg::Stop);
+        }
+        25 => {
+            r.push_midi(at, Msg::Continue);
+        }
+        _ => {}
+    }
+}
 
 #[test]
 fn process_never_allocates_or_frees() {
@@ -118,10 +222,51 @@ fn process_never_allocates_or_frees() {
     );
     let kinds: BTreeSet<&str> = c.spec.nodes.iter().map(|n| n.kind.name()).collect();
     for k in [
-        "sine", "saw", "square", "pulse", "tri", "noise", "pink", "line", "adsr", "perc", "metro",
-        "smooth", "lpf", "hpf", "bpf", "notch", "ladder", "delay", "drive", "pan", "add", "sub",
-        "mul", "div", "min", "max", "pow", "neg", "abs", "midi", "clip", "range", "mix", "poly",
-        "index", "feedback", "seq", "reverb", "chorus", "comp", "crush", "sample", "monitor",
+        "sine",
+        "saw",
+        "square",
+        "pulse",
+        "tri",
+        "noise",
+        "pink",
+        "line",
+        "adsr",
+        "perc",
+        "metro",
+        "smooth",
+        "lpf",
+        "hpf",
+        "bpf",
+        "notch",
+        "ladder",
+        "delay",
+        "drive",
+        "pan",
+        "add",
+        "sub",
+        "mul",
+        "div",
+        "min",
+        "max",
+        "pow",
+        "neg",
+        "abs",
+        "midi",
+        "clip",
+        "range",
+        "mix",
+        "poly",
+        "index",
+        "feedback",
+        "seq",
+        "reverb",
+        "chorus",
+        "comp",
+        "crush",
+        "sample",
+        "monitor",
+        "midi_notes",
+        "cc",
     ] {
         assert!(kinds.contains(k), "no {k} node in the graph: {kinds:?}");
     }
@@ -145,6 +290,7 @@ fn process_never_allocates_or_frees() {
     while done < total {
         let n = chunks[k % chunks.len()].min(total - done);
         let out = &mut buf[..2 * n];
+        midi_burst(&mut r, k);
         r.process(out);
         for s in out.iter() {
             if s.is_finite() {
@@ -160,9 +306,51 @@ fn process_never_allocates_or_frees() {
         k += 1;
     }
     ARMED.with(|a| a.set(false));
+
+    // The device callback's path: MIDI from midir's ring, placed by arrival time.
+    let mut cb = Callback::new(
+        Renderer::new(graph::compile(&c.spec, sample_rate), sample_rate, 0.8),
+        None,
+        None,
+        Arc::new(PlayStats::default()),
+    );
+    let (mut keys, inbox) = MidiInbox::pair();
+    cb = cb.with_midi(Some(inbox));
+    let mut device = vec![0.0f32; 2 * 512];
+    ARMED.with(|a| a.set(true));
+    for k in 0..250u8 {
+        for n in 0..8u8 {
+            let msg = if k % 2 == 0 {
+                Msg::NoteOn {
+                    ch: 0,
+                    note: 40 + n + k % 20,
+                    vel: 90,
+                }
+            } else {
+                Msg::NoteOff {
+                    ch: 0,
+                    note: 40 + n + (k - 1) % 20,
+                }
+            };
+            let _ = keys.try_push(MidiEvent {
+                nanos: waves::midi::now_nanos(),
+                msg,
+            });
+        }
+        cb.fill(&mut device, 2);
+    }
+    ARMED.with(|a| a.set(false));
     let (allocs, frees) = (ALLOCS.load(Ordering::SeqCst), FREES.load(Ordering::SeqCst));
+    assert!(
+        device.iter().any(|v| *v != 0.0),
+        "the callback played nothing"
+    );
 
     assert_eq!(r.position(), total as u64);
+    assert!(
+        r.midi_dropped() > 0,
+        "the MIDI flood never filled the queue"
+    );
     // The counter works: an allocation while armed is seen.
     ARMED.with(|a| a.set(true));
     let probe = std::hint::black_box(vec![1u8; 32]);

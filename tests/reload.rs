@@ -14,13 +14,9 @@
 //! frame played until SIGINT, so `origin = (wall time of SIGINT) − (recording length)`.
 
 mod common;
-use common::{TempDir, audio_or_skip};
+use common::audio_or_skip;
+use common::process::{Outcome, Running, TIMEOUT, Work, read_wav};
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use waves::record::cue::{Cue, read_cues};
 
@@ -37,283 +33,26 @@ const SWAP_BUDGET: f64 = 0.100 + 0.030;
 const PITCH_TOL: f64 = 0.03;
 /// The jump bound is the signal's own largest slope times this.
 const SLOPE_MARGIN: f64 = 1.05;
-/// How long to wait for the process to start playing or to exit.
-const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A working folder with the base settings (unity master gain, no release tail, a 30 ms
+/// crossfade) and `extra_config`.
+fn work(test: &str, extra_config: &str) -> Work {
+    Work::new(
+        "reload",
+        test,
+        &format!(
+            "let output_dir = \"output\";\nlet master_gain = 1.0;\nlet release_tail = 0.0;\n\
+             let crossfade_ms = {};\n{extra_config}\n",
+            (FADE * 1000.0).round()
+        ),
+    )
+}
 
 // ---------------------------------------------------------------------------------------
 // The audio server
 
 // ---------------------------------------------------------------------------------------
 // Running the binary
-
-/// stderr lines with the wall time (seconds since spawn) each was read at.
-type Lines = Arc<Mutex<Vec<(f64, String)>>>;
-
-/// A spawned process: stdout read whole on its own thread, stderr read line by line (each
-/// line timestamped, so a test can wait for `Playing …`), and the time it was started.
-struct Running {
-    child: Child,
-    started: Instant,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<()>>,
-    lines: Lines,
-}
-
-/// What a finished process left.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    /// From spawn to exit.
-    wall: f64,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "exit: {}, after {:.2} s\n--- stdout:\n{}--- stderr:\n{}---",
-            self.status, self.wall, self.stdout, self.stderr
-        )
-    }
-
-    /// The first stdout line that starts with `prefix`.
-    fn line(&self, prefix: &str) -> Option<&str> {
-        self.stdout.lines().find(|l| l.starts_with(prefix))
-    }
-}
-
-impl Running {
-    fn watch(mut child: Child) -> Running {
-        let started = Instant::now();
-        let stdout = child.stdout.take().map(|mut p| {
-            std::thread::spawn(move || {
-                let mut bytes = Vec::new();
-                let _ = p.read_to_end(&mut bytes);
-                String::from_utf8_lossy(&bytes).into_owned()
-            })
-        });
-        let lines: Lines = Arc::default();
-        let stderr = child.stderr.take().map(|p| {
-            let lines = lines.clone();
-            std::thread::spawn(move || {
-                let mut r = BufReader::new(p);
-                let mut buf = Vec::new();
-                loop {
-                    buf.clear();
-                    match r.read_until(b'\n', &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            let t = started.elapsed().as_secs_f64();
-                            let line = String::from_utf8_lossy(&buf)
-                                .trim_end_matches(['\n', '\r'])
-                                .to_string();
-                            lines.lock().unwrap().push((t, line));
-                        }
-                    }
-                }
-            })
-        });
-        Running {
-            child,
-            started,
-            stdout,
-            stderr,
-            lines,
-        }
-    }
-
-    /// Seconds since spawn.
-    fn now(&self) -> f64 {
-        self.started.elapsed().as_secs_f64()
-    }
-
-    fn stderr_so_far(&self) -> String {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, l)| format!("{l}\n"))
-            .collect()
-    }
-
-    /// Waits for a stderr line containing `needle`; returns when it was read (seconds since
-    /// spawn). Panics with what was printed if the process exits first or after `TIMEOUT`.
-    fn wait_for(&mut self, needle: &str) -> f64 {
-        loop {
-            if let Some((t, _)) = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|(_, l)| l.contains(needle))
-            {
-                return *t;
-            }
-            let exited = self.child.try_wait().expect("wait for the child");
-            if exited.is_some() || self.started.elapsed() > TIMEOUT {
-                if exited.is_none() {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
-                }
-                // Give the reader a moment to collect the last lines.
-                std::thread::sleep(Duration::from_millis(100));
-                panic!(
-                    "no stderr line with {needle:?} ({}); stderr:\n{}",
-                    match exited {
-                        Some(s) => format!("the process exited: {s}"),
-                        None => format!("waited {TIMEOUT:?}; killed it"),
-                    },
-                    self.stderr_so_far()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// Sends SIGINT with kill(1); returns when it was sent (seconds since spawn).
-    fn interrupt(&self) -> f64 {
-        let ok = Command::new("kill")
-            .args(["-INT".to_string(), self.child.id().to_string()])
-            .status()
-            .expect("run kill")
-            .success();
-        assert!(ok, "kill -INT {} failed", self.child.id());
-        self.now()
-    }
-
-    /// Resident memory of the process in bytes (VmRSS in /proc/PID/status).
-    fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read /proc/PID/status");
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no VmRSS in /proc/PID/status:\n{status}"));
-        kb * 1024
-    }
-
-    /// Waits for the process to exit; kills it and panics with its output after `timeout`.
-    fn finish(mut self, timeout: Duration) -> Outcome {
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for the child") {
-                break Some(s);
-            }
-            if self.started.elapsed() > timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let wall = self.started.elapsed().as_secs_f64();
-        let stdout = self
-            .stdout
-            .take()
-            .map(|h| h.join().unwrap())
-            .unwrap_or_default();
-        if let Some(h) = self.stderr.take() {
-            h.join().unwrap();
-        }
-        let stderr = self.stderr_so_far();
-        match status {
-            Some(status) => Outcome {
-                status,
-                stdout,
-                stderr,
-                wall,
-            },
-            None => panic!(
-                "the process did not exit within {timeout:?}; killed it\n--- stdout:\n{stdout}--- stderr:\n{stderr}---"
-            ),
-        }
-    }
-}
-
-/// A temporary working folder with config.rhai and a script, as a user would have.
-struct Work {
-    dir: TempDir,
-}
-
-impl Work {
-    /// `extra_config` is appended to the base settings (unity master gain, no release tail,
-    /// a 30 ms crossfade).
-    fn new(test: &str, extra_config: &str) -> Work {
-        let dir = TempDir::new("reload", test);
-        dir.write(
-            "config.rhai",
-            &format!(
-                "let output_dir = \"output\";\nlet master_gain = 1.0;\nlet release_tail = 0.0;\n\
-                 let crossfade_ms = {};\n{extra_config}\n",
-                (FADE * 1000.0).round()
-            ),
-        );
-        Work { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.0.join(rel)
-    }
-
-    /// Writes the file over the old one (truncate + write, same inode).
-    fn write_in_place(&self, name: &str, source: &str) {
-        std::fs::write(self.path(name), source).expect("write in place");
-    }
-
-    /// Writes a temporary file beside it and renames it over the old one (vim, VS Code).
-    fn write_by_rename(&self, name: &str, source: &str) {
-        let tmp = self.path(&format!(".{name}.tmp~"));
-        std::fs::write(&tmp, source).expect("write the temporary file");
-        std::fs::rename(&tmp, self.path(name)).expect("rename over the script");
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_waves"));
-        c.current_dir(&self.dir.0)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c
-    }
-
-    /// Starts `waves play SCRIPT --record [extra]` and waits until it plays (the watcher
-    /// is set up before the stream starts, so edits from then on are seen).
-    fn play(&self, script: &str, extra: &[&str]) -> Running {
-        let mut args = vec!["play", script, "--record"];
-        args.extend_from_slice(extra);
-        let mut run = Running::watch(self.command(&args).spawn().expect("spawn waves"));
-        run.wait_for("Playing ");
-        run
-    }
-
-    /// Renders `script` offline over at least `frames` frames (same config): the left
-    /// channel.
-    fn offline_left(&self, script: &str, frames: usize) -> Vec<f32> {
-        let secs = format!("{:.6}", frames as f64 / SRF + 0.05);
-        let out = Running::watch(
-            self.command(&["render", script, "--duration", &secs, "-o", "reference.wav"])
-                .spawn()
-                .expect("spawn waves render"),
-        )
-        .finish(Duration::from_secs(60));
-        assert!(
-            out.status.success(),
-            "offline render failed\n{}",
-            out.describe()
-        );
-        let (channels, samples) = read_wav(&self.path("reference.wav"));
-        assert_eq!(channels, 2, "reference render");
-        let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
-        assert!(
-            left.len() >= frames,
-            "the offline render has {} frames, fewer than the {frames} asked for",
-            left.len()
-        );
-        left
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // What a take left
@@ -553,24 +292,6 @@ fn reload_lines(stderr: &str) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// (channels, interleaved samples) of a 32-bit float WAV.
-fn read_wav(path: &Path) -> (u16, Vec<f32>) {
-    let reader = hound::WavReader::open(path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    let spec = reader.spec();
-    assert_eq!(
-        (spec.sample_format, spec.bits_per_sample, spec.sample_rate),
-        (hound::SampleFormat::Float, 32, SR),
-        "{} is not 32-bit float at {SR} Hz",
-        path.display()
-    );
-    let samples = reader
-        .into_samples::<f32>()
-        .collect::<Result<Vec<f32>, _>>()
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    (spec.channels, samples)
-}
-
 // ---------------------------------------------------------------------------------------
 // Measuring the signal
 
@@ -582,17 +303,7 @@ fn frame(secs: f64) -> usize {
 /// number of whole periods between the first and the last crossing over their distance.
 fn pitch(x: &[f32], from: f64, to: f64) -> f64 {
     let (a, b) = (frame(from), frame(to).min(x.len()));
-    let mut crossings = Vec::new();
-    for n in a.max(1)..b {
-        let (p, q) = (x[n - 1] as f64, x[n] as f64);
-        if p < 0.0 && q >= 0.0 {
-            crossings.push((n - 1) as f64 + p / (p - q));
-        }
-    }
-    match (crossings.first(), crossings.last()) {
-        (Some(f), Some(l)) if crossings.len() >= 3 => (crossings.len() - 1) as f64 * SRF / (l - f),
-        _ => 0.0,
-    }
+    common::zero_cross_hz(&x[a.min(b)..b], SRF)
 }
 
 /// Largest |x[n+1] − x[n]| and where.
@@ -708,7 +419,7 @@ fn pitch_follows_edits_by_rename_and_in_place() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("pitch", "");
+    let w = work("pitch", "");
     w.dir.write("tone.rhai", &tone(220.0));
     let run = w.play("tone.rhai", &[]);
     sleep(1.0);
@@ -759,7 +470,7 @@ fn a_syntax_error_keeps_the_old_sound_until_fixed() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("syntax", "");
+    let w = work("syntax", "");
     let good = |hz: u32| format!("let f = {hz};\nlet x = sine(f) * 0.5;\nx\n");
     let broken_line = "let x = sine(f) * * 0.5;";
     // 1-based column of the second `*`, the token that cannot start an operand.
@@ -852,7 +563,7 @@ fn an_oscillator_keeps_its_phase_across_edits() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("phase", "");
+    let w = work("phase", "");
     w.dir.write("osc.rhai", "sine(220).id(\"osc\") * 0.5\n");
     let run = w.play("osc.rhai", &[]);
     sleep(1.0);
@@ -903,7 +614,7 @@ fn an_unrelated_chain_keeps_its_state() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("chain", "");
+    let w = work("chain", "");
     let first = "saw(110).lpf(800).id(\"a\") * 0.2";
     let before = format!("mix([{first}, sine(440) * 0.2])\n");
     let after = format!("mix([{first}, sine(440).lpf(5000) * 0.2])\n");
@@ -969,7 +680,7 @@ fn lands_on_the_bar(test: &str, config: &str, v1: &str, v2: &str) {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new(test, config);
+    let w = work(test, config);
     w.dir.write("bar.rhai", v1);
     let run = w.play("bar.rhai", &[]);
     sleep(0.5);
@@ -1040,7 +751,7 @@ fn a_storm_of_saves_ends_with_the_last_version() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("storm", "");
+    let w = work("storm", "");
     w.dir.write("storm.rhai", &tone(300.0));
     let run = w.play("storm.rhai", &[]);
     sleep(0.6);
@@ -1114,7 +825,7 @@ fn no_watch_ignores_edits() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("no-watch", "");
+    let w = work("no-watch", "");
     w.dir.write("still.rhai", &tone(220.0));
     let run = w.play("still.rhai", &["--no-watch"]);
     sleep(0.6);
@@ -1149,7 +860,7 @@ fn every_edit_swaps_soon_after_its_save() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("latency", "");
+    let w = work("latency", "");
     w.dir.write("lat.rhai", &tone(200.0));
     let run = w.play("lat.rhai", &[]);
     sleep(0.5);
@@ -1206,7 +917,7 @@ fn live_stems_follow_the_tracks_through_an_edit() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("stems", "");
+    let w = work("stems", "");
     let v1 = "mix([(sine(220) * 0.3).track(\"low\")])\n";
     let v2 = "mix([(sine(220) * 0.3).track(\"low\"), (sine(330) * 0.2).track(\"high\")])\n";
     w.dir.write("song.rhai", v1);

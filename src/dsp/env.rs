@@ -275,12 +275,20 @@ impl Metro {
     }
 
     pub fn process(&mut self, ctx: &Ctx, beats: In, out: &mut [f32], lanes: usize) {
+        if !ctx.running {
+            // A stopped transport (an external clock's Stop) holds every metronome.
+            out[..BLOCK * lanes].fill(0.0);
+            return;
+        }
         if let Some(b) = beats.konst {
             let period = (b as f64 * ctx.frames_per_beat).max(1.0);
+            // Counted on the transport's beat line (exact frames at a fixed tempo).
+            let shift = ctx.shift();
             for f in 0..BLOCK {
                 let frame = ctx.frame + f as u64;
-                let now = (frame as f64 / period).floor();
-                let hit = frame == 0 || now > ((frame - 1) as f64 / period).floor();
+                let x = frame as f64 - shift;
+                let now = (x / period).floor();
+                let hit = x >= 0.0 && (frame == 0 || x < 1.0 || now > ((x - 1.0) / period).floor());
                 let v = if hit { 1.0 } else { 0.0 };
                 out[f * lanes..(f + 1) * lanes].fill(v);
             }

@@ -11,24 +11,75 @@ pub mod dynamics;
 pub mod env;
 pub mod filter;
 pub mod math;
+pub mod midi;
 pub mod monitor;
 pub mod noise;
 pub mod osc;
 pub mod reverb;
 pub mod sampler;
 pub mod seq;
+pub mod voices;
+
+use crate::midi::Msg;
 
 /// Frames in one internal block. Commands and swaps land on block boundaries.
 pub const BLOCK: usize = 64;
 
-/// Per-block context shared by every node.
+/// MIDI messages one block can carry; more wait for the next block.
+pub const MIDI_PER_BLOCK: usize = 128;
+/// Controller values: 16 channels and one row for "any channel" (the last value received on
+/// any), 128 controllers each.
+pub const CC_ROWS: usize = 17;
+pub const CC_SLOTS: usize = CC_ROWS * 128;
+
+/// The slot of controller `num` on channel `ch` (0..16), or on any channel (`None`).
+pub fn cc_slot(ch: Option<u8>, num: u8) -> usize {
+    ch.map_or(16, |c| (c & 0x0F) as usize) * 128 + (num & 0x7F) as usize
+}
+
+/// The MIDI messages of the current block, each with its frame offset, in order.
 #[derive(Clone, Copy, Debug)]
+pub struct MidiBlock {
+    pub events: [(u16, Msg); MIDI_PER_BLOCK],
+    pub len: usize,
+}
+
+impl MidiBlock {
+    pub fn iter(&self) -> impl Iterator<Item = &(u16, Msg)> {
+        self.events[..self.len.min(MIDI_PER_BLOCK)].iter()
+    }
+}
+
+impl Default for MidiBlock {
+    fn default() -> Self {
+        MidiBlock {
+            events: [(0, Msg::Clock); MIDI_PER_BLOCK],
+            len: 0,
+        }
+    }
+}
+
+/// Per-block context shared by every node.
+#[derive(Clone, Debug)]
 pub struct Ctx {
     pub sample_rate: f32,
     /// Transport position of the first frame of this block (frames since the piece began).
     pub frame: u64,
     /// Frames per beat at the current tempo.
     pub frames_per_beat: f64,
+    /// The musical position: beat `origin_beat` fell on frame `origin_frame`, and beats move
+    /// on at `frames_per_beat` while `running`. A fixed tempo has origin (0, 0), so a beat
+    /// is exactly `frame / frames_per_beat`; a tempo change or an external clock moves the
+    /// origin, so patterns stay where they were instead of jumping.
+    pub origin_frame: u64,
+    pub origin_beat: f64,
+    pub running: bool,
+    /// Counts moves of the transport to a new place (a MIDI Start), after which a pattern
+    /// forgets what it played.
+    pub jumps: u32,
+    pub midi: MidiBlock,
+    /// Controller values 0..1 (see `cc_slot`); NaN where none has arrived.
+    pub cc: [f32; CC_SLOTS],
 }
 
 impl Ctx {
@@ -37,7 +88,36 @@ impl Ctx {
             sample_rate,
             frame: 0,
             frames_per_beat: sample_rate as f64 * 60.0 / bpm,
+            origin_frame: 0,
+            origin_beat: 0.0,
+            running: true,
+            jumps: 0,
+            midi: MidiBlock::default(),
+            cc: [f32::NAN; CC_SLOTS],
         }
+    }
+
+    /// Frame minus this; a position in "frames of beats" (beat × frames per beat) that
+    /// patterns and metronomes count cycles in. Exactly 0.0 at a fixed tempo.
+    pub fn shift(&self) -> f64 {
+        self.origin_frame as f64 - self.origin_beat * self.frames_per_beat
+    }
+
+    /// The beat at `frame` (held while stopped).
+    pub fn beat_at(&self, frame: u64) -> f64 {
+        if self.running {
+            self.origin_beat + (frame as f64 - self.origin_frame as f64) / self.frames_per_beat
+        } else {
+            self.origin_beat
+        }
+    }
+
+    /// Moves the origin to `frame`, keeping the beat there, then sets the tempo: how a tempo
+    /// change keeps every pattern in place.
+    pub fn retempo(&mut self, frame: u64, frames_per_beat: f64) {
+        self.origin_beat = self.beat_at(frame);
+        self.origin_frame = frame;
+        self.frames_per_beat = frames_per_beat;
     }
 }
 

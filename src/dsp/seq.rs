@@ -6,7 +6,8 @@
 //! has run, and a sequencer built by a hot reload is in time from its first block.
 
 use super::monitor::MonitorTable;
-use super::{BLOCK, Carry, Ctx, copy_same};
+use super::voices::{NO_KEY, Pending, Voices, mtof};
+use super::{BLOCK, Carry, Ctx};
 use std::sync::Arc;
 
 /// One note of one cycle, as the sequencer reads it.
@@ -80,86 +81,9 @@ pub fn chance(seed: u64, cycle: u64, index: u32) -> f32 {
     (x >> 40) as f32 / (1u64 << 24) as f32
 }
 
-fn mtof(note: f32) -> f32 {
-    super::math::midi_to_hz(note as f64) as f32
-}
-
-/// Outputs, in the order of the node's ports.
-pub const OUT_FREQ: usize = 0;
-pub const OUT_GATE: usize = 1;
-pub const OUT_VEL: usize = 2;
-pub const OUT_NOTE: usize = 3;
-pub const OUT_TRIG: usize = 4;
-pub const OUT_AMP: usize = 5;
-pub const OUTPUTS: usize = 6;
-
-/// How long a stolen voice takes to fade out before its new note starts.
-pub const STEAL_FADE_SECS: f32 = 0.003;
-
-/// A note waiting for its voice to finish fading.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct Pending {
-    on: u64,
-    gate_frames: u64,
-    freq: f32,
-    note: f32,
-    vel: f32,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Lane {
-    /// Frame the current note started (its trigger frame); `u64::MAX` before any note.
-    on: u64,
-    /// First frame after the gate.
-    gate_end: u64,
-    freq: f32,
-    note: f32,
-    vel: f32,
-    /// The voice level falls from `fade_from` at `fade_start` to 0 at `fade_end`.
-    fade_start: u64,
-    fade_end: u64,
-    fade_from: f32,
-    pending: Option<Pending>,
-}
-
-impl Default for Lane {
-    fn default() -> Self {
-        Lane {
-            on: u64::MAX,
-            gate_end: 0,
-            freq: mtof(60.0),
-            note: 60.0,
-            vel: 0.0,
-            fade_start: 0,
-            fade_end: 0,
-            fade_from: 1.0,
-            pending: None,
-        }
-    }
-}
-
-impl Lane {
-    fn start(&mut self, p: Pending) {
-        self.on = p.on;
-        self.gate_end = p.on + p.gate_frames;
-        self.freq = p.freq;
-        self.note = p.note;
-        self.vel = p.vel;
-        self.pending = None;
-    }
-
-    fn level(&self, t: u64) -> f32 {
-        if t >= self.fade_end {
-            // A voice whose fade ended is silent until its next note starts.
-            if self.pending.is_some() { 0.0 } else { 1.0 }
-        } else if t < self.fade_start {
-            1.0
-        } else {
-            let span = (self.fade_end - self.fade_start) as f32;
-            self.fade_from * (self.fade_end - t) as f32 / span
-        }
-    }
-}
+pub use super::voices::{
+    OUT_AMP, OUT_FREQ, OUT_GATE, OUT_NOTE, OUT_TRIG, OUT_VEL, OUTPUTS, STEAL_FADE_SECS,
+};
 
 /// Where a monitored sequencer reports its step: monitor slots of its graph's table.
 pub struct Probe {
@@ -170,54 +94,83 @@ pub struct Probe {
 
 /// Voices (lanes) of one pattern, and the notes they play.
 pub struct Seq {
-    lanes: Vec<Lane>,
+    voices: Voices,
+    /// The latest beat whose notes were played (or rolled out); `None` before the first
+    /// block, when only notes from this block on may play.
+    passed: Option<f64>,
+    /// The transport's jump count `passed` belongs to.
+    jumps: u32,
     /// Set when a monitor shows this pattern's step.
     pub probe: Option<Probe>,
-    /// The lane's outputs already hold its unchanging values for a whole block, so a quiet
-    /// block needs no writes. Not carried by a reload: the new graph's buffers are fresh.
-    written: Vec<bool>,
 }
 
 impl Seq {
     pub fn new(lanes: usize) -> Self {
         Seq {
-            lanes: vec![Lane::default(); lanes.max(1)],
-            written: vec![false; lanes.max(1)],
+            voices: Voices::new(lanes),
+            passed: None,
+            jumps: 0,
             probe: None,
         }
     }
 
     /// Writes `OUTPUTS` outputs of `lanes` lanes each into `out`.
     pub fn process(&mut self, ctx: &Ctx, score: &Score, out: &mut [f32], lanes: usize) {
-        let lanes = lanes.min(self.lanes.len());
+        let lanes = lanes.min(self.voices.len());
         let cycle_frames = (score.cycle_beats * ctx.frames_per_beat).max(1.0);
         let start = ctx.frame;
         let end = start + BLOCK as u64;
         let mut pos = 0usize;
+        // Cycles are counted on the transport's beat line (`shift` is 0 at a fixed tempo,
+        // so positions are then exact frame arithmetic).
+        let shift = ctx.shift();
+        let (vs, ve) = (start as f64 - shift, end as f64 - shift);
+        if self.jumps != ctx.jumps {
+            // The transport was moved (a clock's Start): nothing before it was played.
+            self.jumps = ctx.jumps;
+            self.passed = None;
+        }
+        let passed = self.passed;
+        let mut newest = passed;
         // Cycles that can hold an onset in this block. A cycle shorter than a block is
         // clamped by validation; the bound keeps a pathological score from stalling.
-        let c0 = (start as f64 / cycle_frames).floor() as u64;
-        let c1 = ((end - 1) as f64 / cycle_frames).floor() as u64;
+        let c0 = ((vs - 2.0).max(0.0) / cycle_frames).floor() as u64;
+        let c1 = ((ve - 1.0).max(0.0) / cycle_frames).floor() as u64;
+        // A stopped transport (or one not yet at beat 0) plays nothing.
+        let playing = ctx.running && ve > 0.0;
         for c in c0..=c1.min(c0 + 64) {
+            if !playing {
+                break;
+            }
             let notes = score.cycle(c);
             // Notes are sorted by start: only those near this block are looked at. The
             // margin covers rounding; the exact test is on the frame below.
-            let lo = (start as f64 - 1.0) / cycle_frames - c as f64;
-            let hi = (end as f64 + 1.0) / cycle_frames - c as f64;
+            let lo = (vs - 2.0) / cycle_frames - c as f64;
+            let hi = (ve + 1.0) / cycle_frames - c as f64;
             let first = notes.partition_point(|n| n.start < lo);
             for (i, n) in notes.iter().enumerate().skip(first) {
                 if n.start > hi {
                     break;
                 }
-                let on = ((c as f64 + n.start) * cycle_frames).round() as u64;
-                if on < start || on >= end {
+                let on = ((c as f64 + n.start) * cycle_frames + shift).round();
+                let beat = (c as f64 + n.start) * score.cycle_beats;
+                // A note belongs to the block its frame rounds into. When the tempo moved
+                // since the last block, one that rounded just before this block may not
+                // have been played yet: it plays now, and none plays twice.
+                let due = match passed {
+                    None => on >= start as f64,
+                    Some(p) => on >= start as f64 - 1.0 && beat > p,
+                };
+                if on >= end as f64 || !due {
                     continue;
                 }
+                newest = Some(newest.map_or(beat, |p: f64| p.max(beat)));
+                let on = (on as u64).max(start);
                 if n.prob < 1.0 && chance(score.seed, c, i as u32) >= n.prob {
                     continue;
                 }
                 let at = (on - start) as usize;
-                self.render(start, pos, at, out, lanes);
+                self.voices.render(start, pos, at, out, lanes);
                 pos = at;
                 let gate = (n.len * score.legato * cycle_frames).round() as u64;
                 // One frame short, so back-to-back notes on one voice still show a falling
@@ -233,13 +186,16 @@ impl Seq {
                     freq: mtof(n.note),
                     note: n.note,
                     vel: n.vel,
+                    key: NO_KEY,
                 };
-                self.assign(p, ctx.sample_rate, lanes, score.steal_fade);
+                self.voices
+                    .assign(p, ctx.sample_rate, lanes, score.steal_fade);
             }
         }
-        self.render(start, pos, BLOCK, out, lanes);
+        self.voices.render(start, pos, BLOCK, out, lanes);
+        self.passed = newest.or(Some(f64::NEG_INFINITY));
         if let Some(p) = &self.probe {
-            let cycle = start as f64 / cycle_frames;
+            let cycle = vs.max(0.0) / cycle_frames;
             let step = ((cycle - cycle.floor()) * p.steps as f64) as u32;
             for &slot in &p.slots {
                 p.table
@@ -248,109 +204,17 @@ impl Seq {
         }
     }
 
-    /// Whether any voice's gate rises or falls, or a voice fades, during frames `t0..t1`:
-    /// while none does, every voice signal is constant, and an instrument whose output has
-    /// gone silent may sleep (a held gate under a finished envelope changes nothing).
+    /// Whether any voice's gate rises or falls, or a voice fades, during frames `t0..t1`.
     pub fn busy(&self, t0: u64, t1: u64) -> bool {
-        let within = |t: u64| t >= t0 && t < t1;
-        self.lanes.iter().any(|l| {
-            l.pending.is_some()
-                || l.fade_end > t0
-                || (l.on != u64::MAX && (within(l.on) || within(l.gate_end)))
-        })
-    }
-
-    /// Gives a note a voice: the free voice whose gate ended longest ago, else the oldest
-    /// note's voice (stolen).
-    fn assign(&mut self, p: Pending, sample_rate: f32, lanes: usize, fade_steals: bool) {
-        let t = p.on;
-        let mut free: Option<(usize, u64)> = None;
-        let mut oldest: Option<(usize, u64)> = None;
-        for (l, lane) in self.lanes[..lanes].iter().enumerate() {
-            let busy = lane.pending.is_some() || (lane.on != u64::MAX && lane.gate_end > t);
-            if !busy {
-                let ended = if lane.on == u64::MAX {
-                    0
-                } else {
-                    lane.gate_end
-                };
-                if free.is_none_or(|(_, e)| ended < e) {
-                    free = Some((l, ended));
-                }
-            } else {
-                let began = lane.pending.map_or(lane.on, |q| q.on);
-                if oldest.is_none_or(|(_, b)| began < b) {
-                    oldest = Some((l, began));
-                }
-            }
-        }
-        if let Some((l, _)) = free {
-            self.lanes[l].start(p);
-            return;
-        }
-        let Some((l, _)) = oldest else { return };
-        let lane = &mut self.lanes[l];
-        if !fade_steals {
-            lane.start(p);
-            return;
-        }
-        let fade = ((STEAL_FADE_SECS * sample_rate) as u64).max(1);
-        if lane.pending.is_none() {
-            lane.fade_from = lane.level(t);
-            lane.fade_start = t;
-            lane.fade_end = t + fade;
-            lane.gate_end = lane.gate_end.min(t);
-        }
-        lane.pending = Some(Pending {
-            on: lane.fade_end.max(t),
-            ..p
-        });
-    }
-
-    /// Writes frames `from..to` of every output from the voices' current state.
-    fn render(&mut self, start: u64, from: usize, to: usize, out: &mut [f32], lanes: usize) {
-        if from >= to {
-            return;
-        }
-        let n = BLOCK * lanes;
-        let (t0, t1) = (start + from as u64, start + to as u64);
-        for (l, lane) in self.lanes[..lanes].iter_mut().enumerate() {
-            let changes = lane.pending.is_some_and(|p| p.on < t1)
-                || (lane.fade_end > t0 && lane.fade_start < t1);
-            let edge = |t: u64| t >= t0 && t < t1;
-            let gate_edge = lane.on != u64::MAX && (edge(lane.on) || edge(lane.gate_end));
-            let still = !(changes || gate_edge);
-            if still && from == 0 && to == BLOCK && self.written[l] {
-                continue;
-            }
-            self.written[l] = still && from == 0 && to == BLOCK;
-            // Usually the voice holds still for the whole span but for its gate ending and
-            // its trigger frame; only a note starting or a fade needs work per frame.
-            let still_level = lane.level(t0);
-            for f in from..to {
-                let t = start + f as u64;
-                if changes
-                    && let Some(p) = lane.pending
-                    && t >= p.on
-                {
-                    lane.start(p);
-                }
-                let i = f * lanes + l;
-                let gated = lane.on != u64::MAX && t >= lane.on && t < lane.gate_end;
-                out[OUT_FREQ * n + i] = lane.freq;
-                out[OUT_GATE * n + i] = if gated { 1.0 } else { 0.0 };
-                out[OUT_VEL * n + i] = lane.vel;
-                out[OUT_NOTE * n + i] = lane.note;
-                out[OUT_TRIG * n + i] = if t == lane.on { 1.0 } else { 0.0 };
-                out[OUT_AMP * n + i] = if changes { lane.level(t) } else { still_level };
-            }
-        }
+        self.voices.busy(t0, t1)
     }
 }
 
 impl Carry for Seq {
     fn carry_from(&mut self, old: &Self) -> bool {
-        copy_same(&mut self.lanes, &old.lanes)
+        self.passed = old.passed;
+        self.jumps = old.jumps;
+        self.voices.carry_from(&old.voices)
     }
 }
 
@@ -380,21 +244,9 @@ mod tests {
 
     /// Runs `blocks` blocks at 120 BPM, 48 kHz; returns each output as lanes of frames.
     fn run(seq: &mut Seq, s: &Score, lanes: usize, blocks: usize) -> Vec<Vec<Vec<f32>>> {
-        let mut ctx = Ctx::new(48000.0, 120.0);
-        let mut outs = vec![vec![Vec::new(); lanes]; OUTPUTS];
-        let mut buf = vec![0.0; OUTPUTS * BLOCK * lanes];
-        for _ in 0..blocks {
-            seq.process(&ctx, s, &mut buf, lanes);
-            for (o, lanes_out) in outs.iter_mut().enumerate() {
-                for f in 0..BLOCK {
-                    for (l, v) in lanes_out.iter_mut().enumerate() {
-                        v.push(buf[o * BLOCK * lanes + f * lanes + l]);
-                    }
-                }
-            }
-            ctx.frame += BLOCK as u64;
-        }
-        outs
+        super::super::voices::run_blocks(lanes, blocks, |_, ctx, buf| {
+            seq.process(ctx, s, buf, lanes)
+        })
     }
 
     fn onsets(trig: &[f32]) -> Vec<usize> {

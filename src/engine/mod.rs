@@ -5,12 +5,17 @@
 //! samples. Nothing reachable from `process` allocates, frees, locks, blocks or prints.
 
 pub mod commands;
+pub mod transport;
 
-use crate::dsp::{BLOCK, Ctx};
+use crate::dsp::{BLOCK, Ctx, MIDI_PER_BLOCK, cc_slot};
 use crate::graph::CompiledGraph;
+use crate::midi::Msg;
+use crate::midi::persist::CcShared;
 use commands::{AudioEnds, Command, Swap};
 use ringbuf::traits::{Consumer, Producer};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use transport::Clock;
 
 /// The outgoing graph of a swap, still sounding while the new one fades in.
 struct Fade {
@@ -24,6 +29,8 @@ struct Fade {
 
 /// Swaps that could not be handed back yet because the garbage queue was full.
 const PARKED: usize = 8;
+/// MIDI messages waiting for their block; a burst beyond this is dropped and counted.
+pub const MIDI_PENDING: usize = 1024;
 
 pub struct Renderer {
     graph: Box<CompiledGraph>,
@@ -41,6 +48,14 @@ pub struct Renderer {
     /// The current block of every stem (`.track`), stem-major, each interleaved stereo and
     /// scaled like the mix. Sized for the first graph's stems.
     stems: Vec<f32>,
+    /// MIDI messages and the frames they are due at, in arrival order.
+    midi: Vec<(u64, Msg)>,
+    midi_dropped: u64,
+    clock: Clock,
+    /// `midi_clock = true`: follow an external clock whatever the script says.
+    clock_always: bool,
+    /// Where controller values are published for the control thread (persistence).
+    cc_shared: Option<Arc<CcShared>>,
 }
 
 impl Renderer {
@@ -58,6 +73,96 @@ impl Renderer {
             master_gain,
             block: [0.0; 2 * BLOCK],
             pos: BLOCK,
+            midi: Vec::with_capacity(MIDI_PENDING),
+            midi_dropped: 0,
+            clock: Clock::default(),
+            clock_always: false,
+            cc_shared: None,
+        }
+    }
+
+    /// Queues a MIDI message for the block holding `frame` (a frame already rendered
+    /// means the next block). Audio thread; never allocates: a full queue drops the
+    /// message and counts it.
+    pub fn push_midi(&mut self, frame: u64, msg: Msg) -> bool {
+        if self.midi.len() >= MIDI_PENDING {
+            self.midi_dropped += 1;
+            return false;
+        }
+        self.midi.push((frame, msg));
+        true
+    }
+
+    /// MIDI messages dropped because too many arrived at once.
+    pub fn midi_dropped(&self) -> u64 {
+        self.midi_dropped
+    }
+
+    /// Follows an external MIDI clock even when the script does not ask to.
+    pub fn set_clock_always(&mut self, on: bool) {
+        self.clock_always = on;
+    }
+
+    fn follows_clock(&self) -> bool {
+        self.clock_always || self.graph.follow_clock
+    }
+
+    /// Publishes controller values to `shared` from now on (control thread, before playing).
+    pub fn share_cc(&mut self, shared: Arc<CcShared>) {
+        self.cc_shared = Some(shared);
+    }
+
+    /// Sets controller values before playing (knob positions saved by an earlier run).
+    pub fn preset_cc(&mut self, values: &[(usize, f32)]) {
+        for &(slot, v) in values {
+            if let Some(c) = self.ctx.cc.get_mut(slot) {
+                *c = v;
+            }
+        }
+    }
+
+    /// Moves this block's MIDI messages into `ctx.midi` (ordered by frame, ties in arrival
+    /// order), sets controller values and drives the clock.
+    fn take_midi(&mut self) {
+        let start = self.ctx.frame;
+        let end = start + BLOCK as u64;
+        let ctx = &mut self.ctx;
+        let mut n = 0;
+        self.midi.retain(|&(frame, msg)| {
+            if frame >= end || n >= MIDI_PER_BLOCK {
+                return true;
+            }
+            ctx.midi.events[n] = (frame.saturating_sub(start) as u16, msg);
+            n += 1;
+            false
+        });
+        ctx.midi.len = n;
+        // Insertion sort: stable, in place, and n is small.
+        let ev = &mut ctx.midi.events[..n];
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && ev[j - 1].0 > ev[j].0 {
+                ev.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        for i in 0..n {
+            let (offset, msg) = self.ctx.midi.events[i];
+            match msg {
+                Msg::Cc { ch, num, value } => {
+                    let v = value as f32 / 127.0;
+                    for slot in [cc_slot(Some(ch), num), cc_slot(None, num)] {
+                        self.ctx.cc[slot] = v;
+                        if let Some(s) = &self.cc_shared {
+                            s.store(slot, v);
+                        }
+                    }
+                }
+                Msg::Clock | Msg::Start | Msg::Stop | Msg::Continue if self.follows_clock() => {
+                    self.clock.event(&mut self.ctx, msg, start + offset as u64);
+                }
+                _ => {}
+            }
         }
     }
 
@@ -172,7 +277,8 @@ impl Renderer {
             let carried = incoming.carry_from(&self.graph, &swap.plan);
             std::mem::swap(&mut self.graph, &mut incoming);
             swap.graph = Some(incoming);
-            self.ctx.frames_per_beat = self.ctx.sample_rate as f64 * 60.0 / self.graph.tempo_bpm;
+            let follow = self.clock_always || self.graph.follow_clock;
+            retempo(&mut self.ctx, &self.graph, &self.clock, follow);
             ends.stats.carried.store(carried as u64, Relaxed);
             ends.stats.applied_frame.store(self.ctx.frame, Relaxed);
             ends.stats.applied_id.store(swap.id, Relaxed);
@@ -192,6 +298,7 @@ impl Renderer {
 
     fn render_block(&mut self) {
         self.commands();
+        self.take_midi();
         let mut l = [0.0f32; BLOCK];
         let mut r = [0.0f32; BLOCK];
         self.graph.process_block(&self.ctx, &mut l, &mut r);
@@ -267,5 +374,22 @@ fn park(parked: &mut [Option<Box<Swap>>; PARKED], ends: &mut AudioEnds, swap: Bo
     match parked.iter_mut().find(|s| s.is_none()) {
         Some(slot) => *slot = Some(swap),
         None => std::mem::forget(swap),
+    }
+}
+
+/// After a swap: the new script's tempo, from the current beat on (unless a MIDI clock
+/// it follows already sets the tempo).
+fn retempo(ctx: &mut Ctx, graph: &CompiledGraph, clock: &Clock, follow: bool) {
+    if follow && clock.seen() {
+        return;
+    }
+    if !follow && !ctx.running {
+        // A script that no longer follows the clock does not stay stopped by it.
+        ctx.origin_frame = ctx.frame;
+        ctx.running = true;
+    }
+    let fpb = ctx.sample_rate as f64 * 60.0 / graph.tempo_bpm;
+    if fpb != ctx.frames_per_beat {
+        ctx.retempo(ctx.frame, fpb);
     }
 }

@@ -6,6 +6,7 @@ use crate::dsp::chorus::Chorus;
 use crate::dsp::dynamics::{self, Comp};
 use crate::dsp::filter::{Ladder, Svf, SvfMode};
 use crate::dsp::math::{self, BinOp, UnOp};
+use crate::dsp::midi::{CcIn, CcSpec, MidiNotes, NotesSpec};
 use crate::dsp::monitor::{MonitorInfo, MonitorTable};
 use crate::dsp::reverb::Reverb;
 use crate::dsp::sampler::{SampleData, Sampler};
@@ -55,6 +56,8 @@ enum Dsp {
     LaneSum,
     LaneIndex,
     Seq(Seq, Arc<Score>),
+    MidiNotes(Box<MidiNotes>, NotesSpec),
+    Cc(CcIn, CcSpec),
     // Boxed: their delay lines and state are large next to the other variants.
     Reverb(Box<Reverb>),
     Chorus(Box<Chorus>),
@@ -139,6 +142,8 @@ pub struct CompiledGraph {
     /// unless a live recording assigned others.
     pub track_slots: Vec<u8>,
     pub tempo_bpm: f64,
+    /// Follows an external MIDI clock (`tempo("midi")`).
+    pub follow_clock: bool,
     pub duration: Option<f64>,
     /// Stable key of each op, in processing order.
     pub keys: Vec<String>,
@@ -294,6 +299,8 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             NodeKind::LaneSum => Dsp::LaneSum,
             NodeKind::LaneIndex => Dsp::LaneIndex,
             NodeKind::Seq(score) => Dsp::Seq(Seq::new(lanes), score.clone()),
+            NodeKind::MidiNotes(spec) => Dsp::MidiNotes(Box::new(MidiNotes::new(lanes)), *spec),
+            NodeKind::Cc(spec) => Dsp::Cc(CcIn::new(), *spec),
             NodeKind::Reverb => Dsp::Reverb(Box::new(Reverb::new(sample_rate))),
             NodeKind::Chorus => Dsp::Chorus(Box::new(Chorus::new(sample_rate))),
             NodeKind::Comp => Dsp::Comp(Box::new(Comp::new(sample_rate))),
@@ -352,6 +359,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
             .collect(),
         tempo_bpm: spec.tempo_bpm,
+        follow_clock: spec.follow_clock,
         duration: spec.duration,
         keys,
         monitors,
@@ -561,11 +569,17 @@ impl CompiledGraph {
             let mut out = std::mem::take(&mut bufs[op.out]);
             run_op(op, ctx, bufs, &mut out);
             match (op.role, &op.dsp) {
-                (Role::Seq(g), Dsp::Seq(seq, _)) => {
+                (Role::Seq(g), Dsp::Seq(_, _) | Dsp::MidiNotes(_, _)) => {
+                    let (t0, t1) = (ctx.frame, ctx.frame + BLOCK as u64);
+                    let busy = match &op.dsp {
+                        Dsp::Seq(seq, _) => seq.busy(t0, t1),
+                        Dsp::MidiNotes(m, _) => m.busy(t0, t1),
+                        _ => true,
+                    };
                     let s = &mut sleep[g as usize];
                     s.quiet = s.quiet_now;
                     s.quiet_now = true;
-                    s.asleep = s.quiet && !seq.busy(ctx.frame, ctx.frame + BLOCK as u64);
+                    s.asleep = s.quiet && !busy;
                 }
                 (Role::Closer(g), _) => {
                     let silent = out.iter().all(|v| v.abs() < SILENT);
@@ -635,6 +649,8 @@ impl CompiledGraph {
                 (Dsp::Ladder(a), Dsp::Ladder(b)) => a.carry_from(b),
                 (Dsp::Delay(a), Dsp::Delay(b)) => a.carry_from(b),
                 (Dsp::Seq(a, _), Dsp::Seq(b, _)) => a.carry_from(b),
+                (Dsp::MidiNotes(a, _), Dsp::MidiNotes(b, _)) => a.carry_from(b),
+                (Dsp::Cc(a, _), Dsp::Cc(b, _)) => a.carry_from(b),
                 (Dsp::Reverb(a), Dsp::Reverb(b)) => a.carry_from(b),
                 (Dsp::Chorus(a), Dsp::Chorus(b)) => a.carry_from(b),
                 (Dsp::Comp(a), Dsp::Comp(b)) => a.carry_from(b),
@@ -706,6 +722,8 @@ fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
         Dsp::LaneSum if op.ins.len() > 1 => math::lane_sum_weighted(i[0], i[1], out),
         Dsp::LaneSum => math::lane_sum(i[0], out, i[0].lanes),
         Dsp::Seq(s, score) => s.process(ctx, score, out, lanes),
+        Dsp::MidiNotes(m, spec) => m.process(ctx, spec, out, lanes),
+        Dsp::Cc(c, spec) => c.process(ctx, spec, i[0], i[1], out, lanes),
         Dsp::Reverb(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], out),
         Dsp::Chorus(s) => s.process(ctx, i[0], i[1], i[2], i[3], out),
         Dsp::Comp(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], i[5], out),

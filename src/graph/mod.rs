@@ -14,6 +14,7 @@ pub use keys::{assign_keys, fnv1a};
 pub use validate::{GraphError, MAX_NODES, validate};
 
 use crate::dsp::math::{BinOp, UnOp};
+use crate::dsp::midi::{CcSpec, NotesSpec};
 use crate::dsp::monitor::Shows;
 use crate::dsp::sampler::SampleData;
 use crate::dsp::seq::{self, Score};
@@ -75,6 +76,11 @@ pub enum NodeKind {
     Feedback,
     /// A pattern's sequencer: per-voice freq, gate, vel, note, trigger and voice level.
     Seq(Arc<Score>),
+    /// `midi_notes()`: per-voice freq, gate, vel, note, trigger and voice level, like `Seq`,
+    /// played from MIDI.
+    MidiNotes(NotesSpec),
+    /// `cc(num)`: a smoothed controller; inputs lo, hi.
+    Cc(CcSpec),
     /// Stereo effects: inputs left, right, then their parameters; outputs left, right.
     Reverb,
     Chorus,
@@ -178,6 +184,8 @@ impl NodeKind {
             NodeKind::LaneIndex => "index",
             NodeKind::Feedback => "feedback",
             NodeKind::Seq(_) => "seq",
+            NodeKind::MidiNotes(_) => "midi_notes",
+            NodeKind::Cc(_) => "cc",
             NodeKind::Reverb => "reverb",
             NodeKind::Chorus => "chorus",
             NodeKind::Comp => "comp",
@@ -191,7 +199,7 @@ impl NodeKind {
     pub fn outputs(&self) -> usize {
         match self {
             NodeKind::Pan | NodeKind::Reverb | NodeKind::Chorus | NodeKind::Comp => 2,
-            NodeKind::Seq(_) => seq::OUTPUTS,
+            NodeKind::Seq(_) | NodeKind::MidiNotes(_) => seq::OUTPUTS,
             NodeKind::Sample(s) => s.data.channels.clamp(1, 2),
             NodeKind::Monitor(_) => 0,
             _ => 1,
@@ -224,6 +232,9 @@ pub struct GraphSpec {
     pub reload_beats: Option<f64>,
     /// Named buses (`.track("name")`), left and right, in the order first named.
     pub tracks: Vec<(String, [Input; 2])>,
+    /// `tempo("midi")`: the transport follows an external MIDI clock (`tempo_bpm` until
+    /// one arrives).
+    pub follow_clock: bool,
 }
 
 /// The numbers that differ between two specs of the same shape, as ((node, input), new
@@ -232,6 +243,7 @@ pub fn param_changes(old: &GraphSpec, new: &GraphSpec) -> Option<Vec<((u32, u32)
     if old.nodes.len() != new.nodes.len()
         || old.out != new.out
         || old.tempo_bpm != new.tempo_bpm
+        || old.follow_clock != new.follow_clock
         || old.duration != new.duration
         || old.reload_beats != new.reload_beats
         || old.tracks != new.tracks

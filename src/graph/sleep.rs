@@ -105,7 +105,7 @@ pub fn sleep_groups(spec: &GraphSpec) -> Vec<SleepGroup> {
     let mut memo = vec![None; n];
     let mut groups = Vec::new();
     for (s, node) in spec.nodes.iter().enumerate() {
-        if !matches!(node.kind, NodeKind::Seq(_)) {
+        if !matches!(node.kind, NodeKind::Seq(_) | NodeKind::MidiNotes(_)) {
             continue;
         }
         // The mixdowns weighted by this sequencer's voice levels.

@@ -2,6 +2,7 @@
 //! and publishes meters as atomics; runs on the audio thread, allocation-free.
 
 use crate::engine::Renderer;
+use crate::io::midi_in::MidiInbox;
 use crate::io::scope::ScopeRing;
 use crate::record::tap::Tap;
 use cpal::{FromSample, Sample};
@@ -102,6 +103,7 @@ pub struct Callback {
     sample_rate: f32,
     /// The terminal scope's copy of the output (before clipping, so overs show).
     scope: Option<Arc<ScopeRing>>,
+    midi: Option<MidiInbox>,
 }
 
 impl Callback {
@@ -123,7 +125,34 @@ impl Callback {
             end,
             sample_rate,
             scope: None,
+            midi: None,
         }
+    }
+
+    /// Plays MIDI from `inbox` as well.
+    pub fn with_midi(mut self, inbox: Option<MidiInbox>) -> Self {
+        self.midi = inbox;
+        self
+    }
+
+    /// Hands the waiting MIDI messages to the renderer, each at the frame of this buffer
+    /// that matches when it arrived: a message that came one buffer's time ago starts the
+    /// buffer, one that came just now ends it. So messages keep their spacing, one buffer
+    /// late, instead of bunching at buffer starts.
+    fn take_midi(&mut self, frames: usize) {
+        let Some(inbox) = self.midi.as_mut() else {
+            return;
+        };
+        let now = crate::midi::now_nanos();
+        let start = self.renderer.position();
+        let end = (start + frames as u64) as f64;
+        let per_nano = self.sample_rate as f64 * 1e-9;
+        let renderer = &mut self.renderer;
+        inbox.drain(|e| {
+            let age = now.saturating_sub(e.nanos) as f64 * per_nano;
+            let frame = (end - age).max(start as f64) as u64;
+            renderer.push_midi(frame, e.msg);
+        });
     }
 
     /// Feeds the terminal scope as well.
@@ -137,6 +166,7 @@ impl Callback {
         let started = Instant::now();
         let channels = channels.max(1);
         let frames = data.len() / channels;
+        self.take_midi(frames);
         let mut done = 0;
         let (mut peak_l, mut peak_r, mut clipped, mut nonfinite) = (0.0f32, 0.0f32, 0u64, 0u64);
         while done < frames {

@@ -1,6 +1,7 @@
 //! Audio and MIDI devices: the output stream and its callback, device listing.
 
 pub mod callback;
+pub mod midi_in;
 pub mod monitors;
 pub mod output;
 pub mod scope;

@@ -65,6 +65,8 @@ pub struct NoteSigs {
 pub struct Builder {
     pub nodes: Vec<NodeSpec>,
     pub tempo_bpm: f64,
+    /// `tempo("midi")`: follow an external MIDI clock.
+    pub follow_clock: bool,
     pub duration: Option<f64>,
     pub reload_beats: Option<f64>,
     /// Lanes of the `poly` instrument being built, if any.
@@ -86,6 +88,7 @@ impl Builder {
         Builder {
             nodes: Vec::new(),
             tempo_bpm: 120.0,
+            follow_clock: false,
             duration: None,
             reload_beats: None,
             poly_lanes: None,
@@ -191,6 +194,7 @@ impl Builder {
             nodes: self.nodes,
             out: [Input::Port(out.ch[0]), Input::Port(out.ch[1])],
             tempo_bpm: self.tempo_bpm,
+            follow_clock: self.follow_clock,
             duration: self.duration,
             reload_beats: self.reload_beats,
             tracks: self.tracks,

@@ -5,6 +5,7 @@ pub mod diag;
 pub mod dsl;
 pub mod engine;
 pub mod fx;
+pub mod midi;
 pub mod monitor;
 pub mod params;
 pub mod resolver;
@@ -108,6 +109,12 @@ pub fn compile_source_with(
             .sources
             .insert(file.to_string(), source.to_string());
         sequencing::register(
+            &mut engine,
+            builder.clone(),
+            imports.clone(),
+            file_arc.clone(),
+        );
+        midi::register(
             &mut engine,
             builder.clone(),
             imports.clone(),

@@ -210,14 +210,15 @@ fn port(node: u32, out: usize) -> PortRef {
     }
 }
 
-/// Builds `pat.play(instrument)`: one sequencer with a lane per voice, the instrument's
-/// template built once on those lanes, and the voices mixed down by their levels.
-fn play(
+/// Builds `pat.play(instrument)` (or `midi_notes().play(..)`): one voice source node
+/// (`kind`, a sequencer or MIDI notes) with a lane per voice, the instrument's template
+/// built once on those lanes, and the voices mixed down by their levels.
+pub(crate) fn play(
     b: &Rc<RefCell<Builder>>,
     imports: &Rc<RefCell<Imports>>,
     ctx: &NativeCallContext,
     p: &SrcPos,
-    pat: &Pat,
+    (kind, n): (NodeKind, u32),
     instrument: &Dynamic,
 ) -> Res<Sig> {
     let at = ctx.call_position();
@@ -230,7 +231,6 @@ fn play(
             at,
         ));
     };
-    let n = pat.voices;
     let voice = {
         let mut bb = b.borrow_mut();
         if bb.poly_lanes.is_some() {
@@ -239,7 +239,7 @@ fn play(
                 at,
             ));
         }
-        let node = seq_node(&mut bb, pat.score(true), n, p).map_err(|m| err_at(m, at))?;
+        let node = bb.push(kind, &[], n, p).map_err(|m| err_at(m, at))?;
         bb.poly_lanes = Some(n);
         bb.voice_trig = Some(port(node, seq::OUT_TRIG));
         let index = match bb.source(NodeKind::LaneIndex, &[], p) {
@@ -325,7 +325,13 @@ pub(crate) fn control(
     Ok(Sig::mono(port(node, out), 1))
 }
 
-fn num_in(ctx: &NativeCallContext, d: &Dynamic, what: &str, lo: f64, hi: f64) -> Res<f64> {
+pub(crate) fn num_in(
+    ctx: &NativeCallContext,
+    d: &Dynamic,
+    what: &str,
+    lo: f64,
+    hi: f64,
+) -> Res<f64> {
     let at = ctx.call_position();
     let v = number(d, what).map_err(|m| err_at(m, at))?;
     if !(lo..=hi).contains(&v) {
@@ -335,6 +341,18 @@ fn num_in(ctx: &NativeCallContext, d: &Dynamic, what: &str, lo: f64, hi: f64) ->
         ));
     }
     Ok(v)
+}
+
+/// `.voices(n)`: a whole number of voices, 1..MAX_VOICES.
+pub(crate) fn voice_count(ctx: &NativeCallContext, n: &Dynamic) -> Res<u32> {
+    let n = num_in(ctx, n, "voices", 1.0, MAX_VOICES as f64)?;
+    if n.fract() != 0.0 {
+        return Err(err_at(
+            format!("`voices` must be a whole number (got {n})"),
+            ctx.call_position(),
+        ));
+    }
+    Ok(n as u32)
 }
 
 /// A track name becomes part of a file name, so it is kept to plain characters.
@@ -453,15 +471,8 @@ pub fn register(
     engine.register_fn(
         "voices",
         |ctx: NativeCallContext, p: Pat, n: Dynamic| -> Res<Pat> {
-            let n = num_in(&ctx, &n, "voices", 1.0, MAX_VOICES as f64)?;
-            if n.fract() != 0.0 {
-                return Err(err_at(
-                    format!("`voices` must be a whole number (got {n})"),
-                    ctx.call_position(),
-                ));
-            }
             Ok(Pat {
-                voices: n as u32,
+                voices: voice_count(&ctx, &n)?,
                 ..p
             })
         },
@@ -481,7 +492,8 @@ pub fn register(
             "play",
             move |ctx: NativeCallContext, p: Pat, instrument: Dynamic| -> Res<Sig> {
                 let pos = call_pos(&ctx, &file);
-                play(&b, &imports, &ctx, &pos, &p, &instrument)
+                let source = (NodeKind::Seq(Arc::new(p.score(true))), p.voices);
+                play(&b, &imports, &ctx, &pos, source, &instrument)
             },
         );
     }
@@ -508,7 +520,7 @@ pub fn register(
                 Some(n) => Ok(get(n).clone()),
                 None => Err(err_at(
                     format!(
-                        "v.{name} exists in a pattern's instrument (pattern(..).play(|v| ..)); a poly voice has only v.index and v.count"
+                        "v.{name} exists in a pattern's or MIDI instrument (pattern(..).play(|v| ..), midi_notes().play(|v| ..)); a poly voice has only v.index and v.count"
                     ),
                     Position::NONE,
                 )),

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: temporary folders and offline renders.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::{Path, PathBuf};
 use waves::engine::Renderer;
 use waves::graph;
@@ -82,5 +84,22 @@ fn pactl_info() -> Result<(), String> {
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ))
+    }
+}
+
+/// Frequency of `x` from its rising zero crossings (interpolated); 0 with fewer than three.
+pub fn zero_cross_hz(x: &[f32], sample_rate: f64) -> f64 {
+    let mut crossings = Vec::new();
+    for n in 1..x.len() {
+        let (p, q) = (x[n - 1] as f64, x[n] as f64);
+        if p < 0.0 && q >= 0.0 {
+            crossings.push((n - 1) as f64 + p / (p - q));
+        }
+    }
+    match (crossings.first(), crossings.last()) {
+        (Some(f), Some(l)) if crossings.len() >= 3 => {
+            (crossings.len() - 1) as f64 * sample_rate / (l - f)
+        }
+        _ => 0.0,
     }
 }

@@ -1,0 +1,298 @@
+//! A pool of voices (lanes) shared by the pattern sequencer and MIDI notes: gives each note
+//! the longest-free voice, steals the oldest with a short fade when all are busy, and writes
+//! the per-voice control signals; audio thread.
+
+use super::{BLOCK, Carry, copy_same};
+
+/// Outputs, in the order of the node's ports.
+pub const OUT_FREQ: usize = 0;
+pub const OUT_GATE: usize = 1;
+pub const OUT_VEL: usize = 2;
+pub const OUT_NOTE: usize = 3;
+pub const OUT_TRIG: usize = 4;
+pub const OUT_AMP: usize = 5;
+pub const OUTPUTS: usize = 6;
+
+/// The key of a note no MIDI key plays (a pattern's).
+pub const NO_KEY: u16 = u16::MAX;
+
+/// A MIDI note's key: its channel and note number.
+pub fn key(ch: u8, note: u8) -> u16 {
+    (ch as u16 & 0x0F) << 7 | (note as u16 & 0x7F)
+}
+
+pub fn mtof(note: f32) -> f32 {
+    super::math::midi_to_hz(note as f64) as f32
+}
+
+/// How long a stolen voice takes to fade out before its new note starts.
+pub const STEAL_FADE_SECS: f32 = 0.003;
+
+/// A note waiting for its voice to finish fading.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Pending {
+    pub on: u64,
+    /// Gate length; `u64::MAX` holds it until `release` (a MIDI key held down).
+    pub gate_frames: u64,
+    pub freq: f32,
+    pub note: f32,
+    pub vel: f32,
+    /// Which key plays it (`key(ch, note)` for MIDI), so a note-off finds its voice.
+    pub key: u16,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Lane {
+    /// Frame the current note started (its trigger frame); `u64::MAX` before any note.
+    on: u64,
+    /// First frame after the gate.
+    gate_end: u64,
+    freq: f32,
+    note: f32,
+    vel: f32,
+    key: u16,
+    /// The voice level falls from `fade_from` at `fade_start` to 0 at `fade_end`.
+    fade_start: u64,
+    fade_end: u64,
+    fade_from: f32,
+    pending: Option<Pending>,
+}
+
+impl Default for Lane {
+    fn default() -> Self {
+        Lane {
+            on: u64::MAX,
+            gate_end: 0,
+            freq: mtof(60.0),
+            note: 60.0,
+            vel: 0.0,
+            key: NO_KEY,
+            fade_start: 0,
+            fade_end: 0,
+            fade_from: 1.0,
+            pending: None,
+        }
+    }
+}
+
+impl Lane {
+    fn start(&mut self, p: Pending) {
+        self.on = p.on;
+        self.gate_end = p.on.saturating_add(p.gate_frames);
+        self.freq = p.freq;
+        self.note = p.note;
+        self.vel = p.vel;
+        self.key = p.key;
+        self.pending = None;
+    }
+
+    fn level(&self, t: u64) -> f32 {
+        if t >= self.fade_end {
+            // A voice whose fade ended is silent until its next note starts.
+            if self.pending.is_some() { 0.0 } else { 1.0 }
+        } else if t < self.fade_start {
+            1.0
+        } else {
+            let span = (self.fade_end - self.fade_start) as f32;
+            self.fade_from * (self.fade_end - t) as f32 / span
+        }
+    }
+}
+
+/// The voices of one instrument and what they play.
+pub struct Voices {
+    lanes: Vec<Lane>,
+    /// The lane's outputs already hold its unchanging values for a whole block, so a quiet
+    /// block needs no writes. Not carried by a reload: the new graph's buffers are fresh.
+    written: Vec<bool>,
+}
+
+impl Voices {
+    pub fn new(lanes: usize) -> Self {
+        Voices {
+            lanes: vec![Lane::default(); lanes.max(1)],
+            written: vec![false; lanes.max(1)],
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.lanes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lanes.is_empty()
+    }
+
+    /// Releases, at frame `t`, every held note of `key` (and one still waiting to start).
+    pub fn release(&mut self, key: u16, t: u64) {
+        for (lane, written) in self.lanes.iter_mut().zip(self.written.iter_mut()) {
+            if let Some(p) = lane.pending.as_mut()
+                && p.key == key
+                && p.gate_frames == u64::MAX
+            {
+                p.gate_frames = t.saturating_sub(p.on).max(1);
+            }
+            if lane.key == key && lane.on != u64::MAX && lane.gate_end == u64::MAX {
+                lane.gate_end = t.max(lane.on + 1);
+                *written = false;
+            }
+        }
+    }
+
+    /// Whether a note of `key` is held (gate open with no end set).
+    pub fn held(&self, key: u16) -> bool {
+        self.lanes.iter().any(|l| {
+            (l.key == key && l.on != u64::MAX && l.gate_end == u64::MAX)
+                || l.pending
+                    .is_some_and(|p| p.key == key && p.gate_frames == u64::MAX)
+        })
+    }
+
+    /// Retunes every voice whose key passes `on_channel`, from its note plus `bend`
+    /// semitones (a pitch-bend wheel).
+    pub fn bend(&mut self, on_channel: impl Fn(u16) -> bool, bend: f32) {
+        for (lane, written) in self.lanes.iter_mut().zip(self.written.iter_mut()) {
+            if lane.key != NO_KEY && on_channel(lane.key) {
+                lane.freq = mtof(lane.note + bend);
+                // Its outputs no longer hold the values they were left with.
+                *written = false;
+            }
+            if let Some(p) = lane.pending.as_mut()
+                && p.key != NO_KEY
+                && on_channel(p.key)
+            {
+                p.freq = mtof(p.note + bend);
+            }
+        }
+    }
+
+    /// Whether any voice's gate rises or falls, or a voice fades, during frames `t0..t1`:
+    /// while none does, every voice signal is constant, and an instrument whose output has
+    /// gone silent may sleep (a held gate under a finished envelope changes nothing).
+    pub fn busy(&self, t0: u64, t1: u64) -> bool {
+        let within = |t: u64| t >= t0 && t < t1;
+        self.lanes.iter().any(|l| {
+            l.pending.is_some()
+                || l.fade_end > t0
+                || (l.on != u64::MAX && (within(l.on) || within(l.gate_end)))
+        })
+    }
+
+    /// Gives a note a voice: the free voice whose gate ended longest ago, else the oldest
+    /// note's voice (stolen).
+    pub fn assign(&mut self, p: Pending, sample_rate: f32, lanes: usize, fade_steals: bool) {
+        let t = p.on;
+        let mut free: Option<(usize, u64)> = None;
+        let mut oldest: Option<(usize, u64)> = None;
+        for (l, lane) in self.lanes[..lanes].iter().enumerate() {
+            let busy = lane.pending.is_some() || (lane.on != u64::MAX && lane.gate_end > t);
+            if !busy {
+                let ended = if lane.on == u64::MAX {
+                    0
+                } else {
+                    lane.gate_end
+                };
+                if free.is_none_or(|(_, e)| ended < e) {
+                    free = Some((l, ended));
+                }
+            } else {
+                let began = lane.pending.map_or(lane.on, |q| q.on);
+                if oldest.is_none_or(|(_, b)| began < b) {
+                    oldest = Some((l, began));
+                }
+            }
+        }
+        if let Some((l, _)) = free {
+            self.lanes[l].start(p);
+            return;
+        }
+        let Some((l, _)) = oldest else { return };
+        let lane = &mut self.lanes[l];
+        if !fade_steals {
+            lane.start(p);
+            return;
+        }
+        let fade = ((STEAL_FADE_SECS * sample_rate) as u64).max(1);
+        if lane.pending.is_none() {
+            lane.fade_from = lane.level(t);
+            lane.fade_start = t;
+            lane.fade_end = t + fade;
+            lane.gate_end = lane.gate_end.min(t);
+        }
+        lane.pending = Some(Pending {
+            on: lane.fade_end.max(t),
+            ..p
+        });
+    }
+
+    /// Writes frames `from..to` of every output from the voices' current state.
+    pub fn render(&mut self, start: u64, from: usize, to: usize, out: &mut [f32], lanes: usize) {
+        if from >= to {
+            return;
+        }
+        let n = BLOCK * lanes;
+        let (t0, t1) = (start + from as u64, start + to as u64);
+        for (l, lane) in self.lanes[..lanes].iter_mut().enumerate() {
+            let changes = lane.pending.is_some_and(|p| p.on < t1)
+                || (lane.fade_end > t0 && lane.fade_start < t1);
+            let edge = |t: u64| t >= t0 && t < t1;
+            let gate_edge = lane.on != u64::MAX && (edge(lane.on) || edge(lane.gate_end));
+            let still = !(changes || gate_edge);
+            if still && from == 0 && to == BLOCK && self.written[l] {
+                continue;
+            }
+            self.written[l] = still && from == 0 && to == BLOCK;
+            // Usually the voice holds still for the whole span but for its gate ending and
+            // its trigger frame; only a note starting or a fade needs work per frame.
+            let still_level = lane.level(t0);
+            for f in from..to {
+                let t = start + f as u64;
+                if changes
+                    && let Some(p) = lane.pending
+                    && t >= p.on
+                {
+                    lane.start(p);
+                }
+                let i = f * lanes + l;
+                let gated = lane.on != u64::MAX && t >= lane.on && t < lane.gate_end;
+                out[OUT_FREQ * n + i] = lane.freq;
+                out[OUT_GATE * n + i] = if gated { 1.0 } else { 0.0 };
+                out[OUT_VEL * n + i] = lane.vel;
+                out[OUT_NOTE * n + i] = lane.note;
+                out[OUT_TRIG * n + i] = if t == lane.on { 1.0 } else { 0.0 };
+                out[OUT_AMP * n + i] = if changes { lane.level(t) } else { still_level };
+            }
+        }
+    }
+}
+
+impl Carry for Voices {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        copy_same(&mut self.lanes, &old.lanes)
+    }
+}
+
+/// Test helper: runs a voice source for `blocks` blocks at 120 BPM, 48 kHz, letting
+/// `setup` fill each block's context first; returns each output as lanes of frames.
+#[cfg(test)]
+pub(crate) fn run_blocks(
+    lanes: usize,
+    blocks: usize,
+    mut block: impl FnMut(usize, &mut super::Ctx, &mut [f32]),
+) -> Vec<Vec<Vec<f32>>> {
+    let mut ctx = super::Ctx::new(48000.0, 120.0);
+    let mut outs = vec![vec![Vec::new(); lanes]; OUTPUTS];
+    let mut buf = vec![0.0; OUTPUTS * BLOCK * lanes];
+    for b in 0..blocks {
+        block(b, &mut ctx, &mut buf);
+        for (o, lanes_out) in outs.iter_mut().enumerate() {
+            for f in 0..BLOCK {
+                for (l, v) in lanes_out.iter_mut().enumerate() {
+                    v.push(buf[o * BLOCK * lanes + f * lanes + l]);
+                }
+            }
+        }
+        ctx.frame += BLOCK as u64;
+    }
+    outs
+}
