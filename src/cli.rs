@@ -46,6 +46,9 @@ pub struct Common {
     /// Part of an output device name.
     #[arg(long, global = true, value_name = "NAME")]
     pub device: Option<String>,
+    /// Audio host: "alsa", "jack" (with the jack feature); default: the platform's.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub host: Option<String>,
     /// Part of a MIDI input port name ("none" = off).
     #[arg(long, global = true, value_name = "PORT")]
     pub midi: Option<String>,
@@ -151,6 +154,9 @@ pub fn settings(common: &Common) -> Result<Config, String> {
     }
     if let Some(d) = &common.device {
         c.audio_device = d.clone();
+    }
+    if let Some(h) = &common.host {
+        c.audio_host = h.clone();
     }
     if let Some(m) = &common.midi {
         c.midi_input = m.clone();

@@ -17,6 +17,8 @@ pub struct Config {
     pub hot_reload: bool,
     pub crossfade_ms: f64,
     pub audio_device: String,
+    /// The audio host: "" = the platform default, else part of a host name ("alsa", "jack").
+    pub audio_host: String,
     pub midi_input: String,
     /// Seconds played after the piece's duration ends, so releases and echoes ring out.
     pub release_tail: f64,
@@ -54,6 +56,7 @@ impl Default for Config {
             hot_reload: true,
             crossfade_ms: 30.0,
             audio_device: String::new(),
+            audio_host: String::new(),
             midi_input: String::new(),
             release_tail: 1.0,
             reload_quantize: "now".into(),
@@ -85,6 +88,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("hot_reload", Kind::Bool),
     ("crossfade_ms", Kind::Num(0.0, 10_000.0)),
     ("audio_device", Kind::Str),
+    ("audio_host", Kind::Str),
     ("midi_input", Kind::Str),
     ("release_tail", Kind::Num(0.0, 60.0)),
     ("reload_quantize", Kind::Str),
@@ -226,6 +230,7 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                     "output_dir" => c.output_dir = v,
                     "recording_filename" => c.recording_filename = v,
                     "audio_device" => c.audio_device = v,
+                    "audio_host" => c.audio_host = v,
                     _ => c.midi_input = v,
                 }
             }

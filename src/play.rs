@@ -66,7 +66,12 @@ pub fn play(
     // Compile before touching the device: a script error must not open a stream.
     let compiled = script::compile_file_with(file, cfg.sample_rate as f64, settings.overrides)
         .map_err(|d| d.render(None))?;
-    let choice = match output::choose(&cfg.audio_device, cfg.sample_rate, cfg.buffer_size) {
+    let choice = match output::choose(
+        &cfg.audio_host,
+        &cfg.audio_device,
+        cfg.sample_rate,
+        cfg.buffer_size,
+    ) {
         Ok(c) => c,
         Err(e) => return no_device(&e, file, cfg, duration, settings.overrides),
     };
@@ -156,9 +161,10 @@ pub fn play(
         cpal::BufferSize::Default => "default buffer".into(),
     };
     crate::tell!(
-        "Playing {} on {} ({sr} Hz, {buffer}){}; Ctrl-C stops",
+        "Playing {} on {} ({} host, {sr} Hz, {buffer}){}; Ctrl-C stops",
         file.display(),
         choice.name,
+        choice.host,
         if spool.is_some() { ", recording" } else { "" }
     );
 
@@ -326,10 +332,11 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
     if new.show_scope != cfg.show_scope {
         log.push(format!("✓ show_scope = {}", new.show_scope));
     }
-    let restart: [(&str, bool); 7] = [
+    let restart: [(&str, bool); 8] = [
         ("sample_rate", new.sample_rate != cfg.sample_rate),
         ("buffer_size", new.buffer_size != cfg.buffer_size),
         ("audio_device", new.audio_device != cfg.audio_device),
+        ("audio_host", new.audio_host != cfg.audio_host),
         ("midi_input", new.midi_input != cfg.midi_input),
         (
             "record_real_time",
@@ -352,6 +359,7 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
         cfg.sample_rate,
         cfg.buffer_size,
         cfg.audio_device.clone(),
+        cfg.audio_host.clone(),
         cfg.midi_input.clone(),
         cfg.record_real_time,
         cfg.play_in_real_time,
@@ -362,6 +370,7 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
         cfg.sample_rate,
         cfg.buffer_size,
         cfg.audio_device,
+        cfg.audio_host,
         cfg.midi_input,
         cfg.record_real_time,
         cfg.play_in_real_time,

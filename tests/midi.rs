@@ -352,4 +352,60 @@ mod jack {
         let e5 = common::zero_cross_hz(&l[found[2] + at(0.05)..found[2] + at(0.35)], SR);
         assert!((e5 - 659.255).abs() < 6.6, "{e5}");
     }
+
+    #[test]
+    fn knob_positions_persist_across_runs_when_asked() {
+        let _turn = turn();
+        if !servers_or_skip() {
+            return;
+        }
+        let w = work("persist", "let midi_persist_cc = true;");
+        w.dir.write("knob.rhai", "sine(220) * cc(74)\n");
+        let run = w.play("knob.rhai", &[]);
+        let mut k = Keys::connect();
+        k.at(0.0, &[0xB0, 74, 100]);
+        k.at(0.5, &[]);
+        let _ = stop(run);
+        let saved = std::fs::read_to_string(w.path("output/.midi_cc.json")).expect("saved knobs");
+        assert!(saved.contains("\"any/74\": 0.787402"), "{saved}");
+        assert!(saved.contains("\"1/74\": 0.787402"), "{saved}");
+        // The next run starts with the knob where it was left, before any MIDI arrives.
+        std::fs::remove_file(w.path("output/realtime_recording.wav")).unwrap();
+        let run = w.play("knob.rhai", &[]);
+        std::thread::sleep(Duration::from_millis(400));
+        let _ = stop(run);
+        let (l, _) = take(&w);
+        let p = peak(&l, 0.0, 0.3);
+        assert!((p - 100.0 / 127.0).abs() < 0.01, "the knob started at {p}");
+    }
+
+    #[test]
+    fn plays_through_the_jack_audio_host_too() {
+        let _turn = turn();
+        if !servers_or_skip() {
+            return;
+        }
+        let w = work("jack-audio", "");
+        w.dir.write(
+            "keys.rhai",
+            "midi_notes().play(|v| sine(v.freq) * v.gate * 0.5)\n",
+        );
+        let run = w.play("keys.rhai", &["--host", "jack"]);
+        let mut k = Keys::connect();
+        k.at(0.0, &[0x90, 69, 127]);
+        k.at(0.6, &[0x80, 69, 0]);
+        k.at(0.8, &[]);
+        let err = stop(run);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("Playing ") && l.contains("JACK host")),
+            "{err}"
+        );
+        let (l, _) = take(&w);
+        let found = onsets(&l, 0.02);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let a = found[0] + at(0.05);
+        let hz = common::zero_cross_hz(&l[a..a + at(0.4)], SR);
+        assert!((hz - 440.0).abs() < 4.4, "{hz}");
+    }
 }

@@ -29,6 +29,8 @@ const FADE: f64 = 0.030;
 /// Save-to-swap budget on the transport: 100 ms, plus 30 ms of slack for the measurement
 /// (SIGINT is seen by a 5 ms poll; the device hands out frames in buffers).
 const SWAP_BUDGET: f64 = 0.100 + 0.030;
+/// The device buffer asked for (512 frames), in seconds.
+const DEVICE_BUFFER: f64 = 512.0 / SRF;
 /// Relative pitch tolerance.
 const PITCH_TOL: f64 = 0.03;
 /// The jump bound is the signal's own largest slope times this.
@@ -370,13 +372,17 @@ fn expect_swaps_follow_saves(take: &Take, saves: &[f64], cues: &[f64]) -> (Vec<f
         .collect();
     let wall: Vec<f64> = saves.iter().zip(&take.logged).map(|(s, t)| t - s).collect();
     for (i, (l, w)) in lat.iter().zip(&wall).enumerate() {
+        // The transport runs ahead of the wall clock by however much the device has
+        // buffered, which wobbles by up to a buffer under load: a swap can seem to come up
+        // to that long before its save.
         assert!(
-            *l > 0.0 && *l < SWAP_BUDGET,
+            *l > -DEVICE_BUFFER && *l < SWAP_BUDGET,
             "edit {i}: saved at {:.3} s of transport, swapped at {:.3} s: {:.1} ms, not within \
-             (0, {:.0}) ms\n{}",
+             (-{:.0}, {:.0}) ms\n{}",
             take.transport(saves[i]),
             cues[i],
             l * 1000.0,
+            DEVICE_BUFFER * 1000.0,
             SWAP_BUDGET * 1000.0,
             take.out.describe()
         );

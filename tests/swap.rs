@@ -1,6 +1,8 @@
 //! Hot-reload swaps inside the renderer, offline and deterministic: state carries by key,
 //! quantized swaps land on the grid, crossfades stay click-free.
 
+mod common;
+
 use ringbuf::traits::{Consumer, Producer};
 use std::path::Path;
 use waves::engine::Renderer;
@@ -269,4 +271,55 @@ fn a_pattern_keeps_its_grid_and_its_voices_across_reloads() {
         .collect();
     let want: Vec<usize> = (24_000..v.len()).step_by(24_000).collect();
     assert_eq!(rises, want, "a note went missing, doubled or left the grid");
+}
+
+#[test]
+fn knobs_and_held_midi_notes_survive_an_edit() {
+    use waves::midi::Msg;
+    let v1 = "stereo(sine(220) * cc(74).init(0.1), midi_notes().play(|v| sine(v.freq) * adsr(v.gate, 0.001, 0.01, 1.0, 0.01) * 0.5))";
+    // The edit changes the instrument's level and the knob's default; the knob keeps the
+    // position the controller gave it, and the held note keeps sounding at its pitch.
+    let v2 = "stereo(sine(220) * cc(74).init(0.9), midi_notes().play(|v| sine(v.freq) * adsr(v.gate, 0.001, 0.01, 1.0, 0.01) * 0.25))";
+    let (mut r, mut control, keys) = start(v1);
+    r.push_midi(
+        0,
+        Msg::Cc {
+            ch: 3,
+            num: 74,
+            value: 64,
+        },
+    );
+    r.push_midi(
+        0,
+        Msg::NoteOn {
+            ch: 0,
+            note: 69,
+            vel: 127,
+        },
+    );
+    let mut out = vec![0.0f32; 2 * 4800];
+    r.process(&mut out);
+    let level = |o: &[f32], side: usize| o.chunks(2).map(|f| f[side].abs()).fold(0.0, f32::max);
+    assert!((level(&out[4800..], 0) - 64.0 / 127.0).abs() < 0.01);
+    assert!((level(&out[4800..], 1) - 0.5).abs() < 0.01);
+    reload(&mut control, &keys, v2, 2);
+    r.process(&mut out);
+    let after = &out[4800..];
+    assert!(
+        (level(after, 0) - 64.0 / 127.0).abs() < 0.01,
+        "the knob moved: {}",
+        level(after, 0)
+    );
+    assert!(
+        (level(after, 1) - 0.25).abs() < 0.01,
+        "the held note: {}",
+        level(after, 1)
+    );
+    let right: Vec<f32> = after.chunks(2).map(|f| f[1]).collect();
+    let hz = common::zero_cross_hz(&right, SR as f64);
+    assert!((hz - 440.0).abs() < 2.0, "{hz}");
+    // Its note-off still finds it.
+    r.push_midi(r.position(), Msg::NoteOff { ch: 0, note: 69 });
+    r.process(&mut out);
+    assert!(level(&out[2400..], 1) < 1e-4);
 }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 pub struct Choice {
     pub device: cpal::Device,
     pub name: String,
+    /// The audio host's name ("ALSA", "JACK").
+    pub host: String,
     pub config: StreamConfig,
     pub format: SampleFormat,
     /// Said once at start: where the device could not give what config.rhai asked for.
@@ -23,14 +25,44 @@ pub fn device_name(d: &cpal::Device) -> String {
         .unwrap_or_else(|_| "unknown device".into())
 }
 
-fn host() -> cpal::Host {
-    cpal::default_host()
+/// The audio host named `name` ("" = the platform's default; else part of a host name:
+/// "alsa", "jack" when built with the `jack` feature).
+fn host(name: &str) -> Result<cpal::Host, String> {
+    if name.is_empty() {
+        return Ok(cpal::default_host());
+    }
+    let hosts = cpal::available_hosts();
+    let want = name.to_lowercase();
+    match hosts
+        .iter()
+        .find(|h| h.name().to_lowercase().contains(&want))
+    {
+        Some(id) => cpal::host_from_id(*id)
+            .map_err(|e| format!("the {} audio host is unavailable: {e}", id.name())),
+        None => {
+            let have: Vec<&str> = hosts.iter().map(|h| h.name()).collect();
+            let hint = if want.contains("jack") && !cfg!(feature = "jack") {
+                " (this build has no JACK host: build with --features jack)"
+            } else {
+                ""
+            };
+            Err(format!(
+                "no audio host \"{name}\" (have: {}){hint}",
+                have.join(", ")
+            ))
+        }
+    }
 }
 
-/// Finds the output device (`filter` = part of its name, "" = the default) and the stream
-/// configuration nearest to the requested rate and buffer size.
-pub fn choose(filter: &str, want_rate: u32, want_buffer: u32) -> Result<Choice, String> {
-    let host = host();
+/// Finds the output device of `host_name` (`filter` = part of its name, "" = the default)
+/// and the stream configuration nearest to the requested rate and buffer size.
+pub fn choose(
+    host_name: &str,
+    filter: &str,
+    want_rate: u32,
+    want_buffer: u32,
+) -> Result<Choice, String> {
+    let host = host(host_name)?;
     let device = if filter.is_empty() {
         host.default_output_device()
             .ok_or_else(|| format!("no default output device on the {} host", host.id().name()))?
@@ -111,6 +143,7 @@ pub fn choose(filter: &str, want_rate: u32, want_buffer: u32) -> Result<Choice, 
     };
     Ok(Choice {
         device,
+        host: host.id().name().to_string(),
         name,
         config,
         format,
@@ -168,15 +201,29 @@ pub fn start(
     Ok(stream)
 }
 
-/// Lines for `waves devices`: outputs with the default marked.
+/// Lines for `waves devices`: each host's outputs with its default marked.
 pub fn list_outputs() -> Vec<String> {
-    let host = host();
+    let mut lines = Vec::new();
+    for id in cpal::available_hosts() {
+        match cpal::host_from_id(id) {
+            Ok(h) => lines.extend(list_host(&h)),
+            Err(e) => lines.push(format!(
+                "Audio outputs ({} host): unavailable: {e}",
+                id.name()
+            )),
+        }
+    }
+    lines
+}
+
+fn list_host(host: &cpal::Host) -> Vec<String> {
     let id_of = |d: &cpal::Device| d.id().map(|i| i.to_string()).unwrap_or_default();
     let default = host.default_output_device();
     let default_id = default.as_ref().map(id_of);
     let mut lines = vec![format!(
-        "Audio outputs ({} host; * = default, pick one with --device PART-OF-NAME):",
-        host.id().name()
+        "Audio outputs ({} host, --host {}; * = default, pick one with --device PART-OF-NAME):",
+        host.id().name(),
+        host.id().name().to_lowercase()
     )];
     let mut marked = false;
     match host.output_devices() {
