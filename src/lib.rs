@@ -33,6 +33,7 @@ pub mod cli;
 pub mod config;
 pub mod dsp;
 pub mod engine;
+pub mod fault;
 pub mod graph;
 pub mod io;
 pub mod live;

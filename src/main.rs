@@ -7,5 +7,12 @@ fn main() {
         // SAFETY: first thing in main, before any other thread exists.
         unsafe { std::env::set_var("JACK_NO_START_SERVER", "1") };
     }
+    #[cfg(unix)]
+    // A file-size limit must make a write fail (and the take go to the rescue folder), not
+    // kill the process with SIGXFSZ.
+    // SAFETY: setting a signal's disposition to "ignore" before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     std::process::exit(waves::cli::main());
 }

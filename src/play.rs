@@ -28,12 +28,77 @@ const RING_SECS: usize = 2;
 /// The status line is redrawn at most this often.
 const STATUS_EVERY: Duration = Duration::from_millis(66);
 
+/// Notices an audio device that went away: a stream error saying so, or no callback for
+/// a while (a server that died takes its stream with it without a word).
+struct DeviceWatch {
+    frames: u64,
+    errors: u64,
+    since: Instant,
+}
+
+impl DeviceWatch {
+    /// Seconds without a callback before the device counts as gone (longer before the
+    /// first one: opening may be slow).
+    const QUIET: f32 = 2.0;
+    const FIRST: f32 = 10.0;
+
+    fn new() -> Self {
+        DeviceWatch {
+            frames: 0,
+            errors: 0,
+            since: Instant::now(),
+        }
+    }
+
+    fn lost(&mut self, stats: &PlayStats) -> Option<String> {
+        use cpal::ErrorKind::{DeviceNotAvailable, StreamInvalidated};
+        if stats.errors.load(Relaxed) > 0
+            && matches!(
+                stats.last_error_kind(),
+                DeviceNotAvailable | StreamInvalidated
+            )
+        {
+            return Some(format!(
+                "the audio device went away ({})",
+                stats.last_error_kind()
+            ));
+        }
+        let f = stats.frames.load(Relaxed);
+        let errors = stats.errors.load(Relaxed);
+        if f != self.frames {
+            self.frames = f;
+            self.errors = errors;
+            self.since = Instant::now();
+            return None;
+        }
+        let quiet = self.since.elapsed().as_secs_f32();
+        if f > 0 && errors > self.errors && quiet > 0.5 {
+            // Errors instead of callbacks: the host lost the device.
+            return Some(format!(
+                "the audio device failed ({}; no callback for {quiet:.1} s)",
+                stats.last_error_kind()
+            ));
+        }
+        let limit = if f == 0 { Self::FIRST } else { Self::QUIET };
+        (quiet > limit).then(|| {
+            format!("the audio device stopped asking for sound ({quiet:.1} s without a callback)")
+        })
+    }
+}
+
 /// Set by Ctrl-C, SIGTERM and SIGHUP. Installed once: every stop goes through this flag,
 /// so every ending takes the same path; a second signal while saving changes nothing.
 pub fn stop_flag() -> Arc<AtomicBool> {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
+        // A panic on any thread takes the same way out: the take is saved.
+        let on_panic = flag.clone();
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            on_panic.store(true, Relaxed);
+        }));
         let f = flag.clone();
         if let Err(e) = ctrlc::set_handler(move || f.store(true, Relaxed)) {
             crate::tell!("warning: cannot catch Ctrl-C ({e}); stop with the duration instead");
@@ -170,54 +235,77 @@ pub fn play(
 
     let started = Instant::now();
     let mut status = StatusLine::new(terminal, Screen::new(terminal, sr, scope, monitors));
-    while !stop.load(Relaxed) && !stats.finished.load(Relaxed) {
-        std::thread::sleep(Duration::from_millis(5));
-        let mut log = Vec::new();
-        if let Some(w) = watcher.as_mut() {
-            let changed = w.poll();
-            if !changed.is_empty() {
-                let seen = Instant::now();
-                let config_changed = settings
-                    .path
-                    .as_ref()
-                    .and_then(|p| p.canonicalize().ok())
-                    .is_some_and(|c| {
-                        changed
-                            .iter()
-                            .any(|f| f.canonicalize().ok().as_ref() == Some(&c))
-                    });
-                if config_changed {
-                    log.extend(apply_settings(&mut cfg, settings, &mut live));
-                }
-                if changed
-                    .iter()
-                    .any(|f| Some(f) != settings.path.as_ref() || !config_changed)
-                {
-                    log.extend(live.reload(&changed, &cfg, seen));
-                }
-                w.set_files(&watched(&live));
+    let mut device = DeviceWatch::new();
+    crate::fault::start_threads();
+    // A panic in the loop below must not lose the take: it is caught, and the shutdown
+    // path after it runs as for Ctrl-C. (Panics on other threads set the stop flag.)
+    let looped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        while !stop.load(Relaxed) && !stats.finished.load(Relaxed) {
+            std::thread::sleep(Duration::from_millis(5));
+            crate::fault::control_tick(started.elapsed());
+            if let Some(why) = device.lost(&stats) {
+                status.clear();
+                crate::tell!("error: {why}; stopping and saving what was played");
+                break;
             }
-        }
-        log.extend(live.tick());
-        log.extend(knobs.save(false));
-        if let Some(t) = live.sent_monitors.take() {
-            status.screen.monitors.offer(t);
-        }
-        if !log.is_empty() {
-            status.clear();
-            for l in log {
-                crate::tell!("{}", l.trim_end());
+            let mut log = Vec::new();
+            if let Some(w) = watcher.as_mut() {
+                let changed = w.poll();
+                if !changed.is_empty() {
+                    let seen = Instant::now();
+                    let config_changed = settings
+                        .path
+                        .as_ref()
+                        .and_then(|p| p.canonicalize().ok())
+                        .is_some_and(|c| {
+                            changed
+                                .iter()
+                                .any(|f| f.canonicalize().ok().as_ref() == Some(&c))
+                        });
+                    if config_changed {
+                        log.extend(apply_settings(&mut cfg, settings, &mut live));
+                    }
+                    if changed
+                        .iter()
+                        .any(|f| Some(f) != settings.path.as_ref() || !config_changed)
+                    {
+                        log.extend(live.reload(&changed, &cfg, seen));
+                    }
+                    w.set_files(&watched(&live));
+                }
             }
+            log.extend(live.tick());
+            log.extend(knobs.save(false));
+            if let Some(t) = live.sent_monitors.take() {
+                status.screen.monitors.offer(t);
+            }
+            if !log.is_empty() {
+                status.clear();
+                for l in log {
+                    crate::tell!("{}", l.trim_end());
+                }
+            }
+            let played = stats.frames.load(Relaxed) as f64 / sr as f64;
+            let rec = rec_stats.as_ref().map(|r| r.seconds(sr));
+            status.update(
+                played,
+                seconds,
+                &stats,
+                rec,
+                live.last.as_deref(),
+                cfg.show_scope,
+            );
         }
-        let played = stats.frames.load(Relaxed) as f64 / sr as f64;
-        let rec = rec_stats.as_ref().map(|r| r.seconds(sr));
-        status.update(
-            played,
-            seconds,
-            &stats,
-            rec,
-            live.last.as_deref(),
-            cfg.show_scope,
+    }));
+    if let Err(panic) = looped {
+        status.clear();
+        let what = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        crate::tell!(
+            "error: waves hit an internal error ({what}); stopping and saving what was played"
         );
     }
     // The one shutdown path: stop the callbacks, then drain and save.
@@ -263,8 +351,12 @@ pub fn play(
     }
     if let Some(handle) = spool {
         let take = handle.stop();
-        let dir = Path::new(&cfg.output_dir);
-        match naming::save_channels(&take, 0..2, dir, &cfg.recording_filename, sr) {
+        match naming::save_or_rescue(
+            &take,
+            Path::new(&cfg.output_dir),
+            &cfg.recording_filename,
+            sr,
+        ) {
             Ok((path, secs)) => {
                 crate::say!("Recording saved: {} ({secs:.2} seconds)", path.display());
                 save_stems(&take, &path, live.stems.names(), sr);

@@ -65,8 +65,13 @@ pub fn save(
     save_channels(take, 0..take.channels, dir, name, sample_rate)
 }
 
+/// Bytes of samples one WAV file may hold: its sizes are 32-bit, and the header and the
+/// cue chunk added after need room too.
+pub const WAV_DATA_LIMIT: u64 = u32::MAX as u64 - (1 << 20);
+
 /// Like [`save`], for channels `chans` of the take only (the mix, or one stem of a take
-/// recorded with stems). Written a slice at a time: no second copy of the take.
+/// recorded with stems). Written a slice at a time: no second copy of the take. A take too
+/// long for one WAV file continues in `NAME.part2.wav`, `NAME.part3.wav`… beside it.
 pub fn save_channels(
     take: &Take,
     chans: std::ops::Range<usize>,
@@ -74,6 +79,62 @@ pub fn save_channels(
     name: &str,
     sample_rate: u32,
 ) -> std::io::Result<(PathBuf, f64)> {
+    let per_file = (WAV_DATA_LIMIT / (4 * chans.len().max(1) as u64)) as usize;
+    save_split(take, chans, dir, name, sample_rate, per_file)
+}
+
+/// [`save_channels`] with at most `per_file` frames in each file.
+pub fn save_split(
+    take: &Take,
+    chans: std::ops::Range<usize>,
+    dir: &Path,
+    name: &str,
+    sample_rate: u32,
+    per_file: usize,
+) -> std::io::Result<(PathBuf, f64)> {
+    let per_file = per_file.max(1);
+    let frames = take.frames();
+    let first = save_part(
+        take,
+        chans.clone(),
+        0..frames.min(per_file),
+        dir,
+        name,
+        sample_rate,
+    )?;
+    let stem = first
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut part = 2;
+    let mut at = per_file;
+    while at < frames {
+        let next = format!("{stem}.part{part}.wav");
+        let p = save_part(
+            take,
+            chans.clone(),
+            at..frames.min(at + per_file),
+            dir,
+            &next,
+            sample_rate,
+        )?;
+        crate::say!("Recording continues in: {}", p.display());
+        at += per_file;
+        part += 1;
+    }
+    Ok((first, take.seconds(sample_rate)))
+}
+
+/// Writes frames `range` of channels `chans` as one WAV file under the first free variant
+/// of `name` in `dir`.
+fn save_part(
+    take: &Take,
+    chans: std::ops::Range<usize>,
+    range: std::ops::Range<usize>,
+    dir: &Path,
+    name: &str,
+    sample_rate: u32,
+) -> std::io::Result<PathBuf> {
     let file = checked_name(name)?;
     if chans.is_empty() || chans.end > take.channels {
         return Err(Error::new(
@@ -112,11 +173,13 @@ pub fn save_channels(
         SERIAL.fetch_add(1, Ordering::Relaxed)
     ));
     let mut sink = WavSink::create(&private, sample_rate, channels, Format::F32)?;
+    let c = take.channels.max(1);
+    let samples = &take.samples[range.start * c..range.end * c];
     if chans.len() == take.channels {
-        sink.write(&take.samples)?;
+        sink.write(samples)?;
     } else {
         let mut part = Vec::with_capacity(4096 * chans.len());
-        for frames in take.samples.chunks(4096 * take.channels.max(1)) {
+        for frames in samples.chunks(4096 * c) {
             part.clear();
             for frame in frames.chunks_exact(take.channels) {
                 part.extend_from_slice(&frame[chans.clone()]);
@@ -128,7 +191,39 @@ pub fn save_channels(
 
     let published = publish(&private, dir, name);
     let _ = std::fs::remove_file(&private);
-    Ok((published?, take.seconds(sample_rate)))
+    published
+}
+
+/// Where a take goes when `output_dir` cannot hold it (full disk, a folder that cannot be
+/// made or written): the system's temporary folder.
+pub fn rescue_dir() -> PathBuf {
+    std::env::temp_dir().join("waves-rescue")
+}
+
+/// Saves the mix (channels 0..2) of `take` in `dir`; when that fails, says why (the take is
+/// still in memory) and saves it in `rescue_dir()` instead. Errors only when both fail.
+pub fn save_or_rescue(
+    take: &Take,
+    dir: &Path,
+    name: &str,
+    sample_rate: u32,
+) -> std::io::Result<(PathBuf, f64)> {
+    let chans = 0..take.channels.min(2);
+    let first = match save_channels(take, chans.clone(), dir, name, sample_rate) {
+        Ok(done) => return Ok(done),
+        Err(e) => e,
+    };
+    crate::tell!(
+        "error: the recording could not be saved in {}: {first}\nthe take is still in memory; saving it in {} instead",
+        dir.display(),
+        rescue_dir().display()
+    );
+    save_channels(take, chans, &rescue_dir(), name, sample_rate).map_err(|e| {
+        Error::new(
+            e.kind(),
+            format!("{first}; and in {}: {e}", rescue_dir().display()),
+        )
+    })
 }
 
 /// Gives the complete file at `private` its final, unique name without replacing anything.
@@ -312,6 +407,40 @@ mod tests {
         assert_eq!(dest, dir.join("r_2.wav"));
         assert_eq!(std::fs::read(dir.join("r.wav")).unwrap(), b"old");
         assert_eq!(std::fs::read(&dest).unwrap(), b"new");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_take_longer_than_one_file_continues_in_numbered_parts() {
+        let dir = temp_dir("split");
+        let take = Take {
+            samples: (0..2 * 2500).map(|i| i as f32).collect(),
+            channels: 2,
+            dropped: 0,
+        };
+        std::fs::write(dir.join("long.wav"), b"taken").unwrap();
+        let (first, secs) = save_split(&take, 0..2, &dir, "long.wav", 1000, 1000).unwrap();
+        assert_eq!(first, dir.join("long_2.wav"));
+        assert!((secs - 2.5).abs() < 1e-9);
+        let mut all = Vec::new();
+        for name in ["long_2.wav", "long_2.part2.wav", "long_2.part3.wav"] {
+            let r = hound::WavReader::open(dir.join(name)).unwrap();
+            all.extend(r.into_samples::<f32>().map(|s| s.unwrap()));
+        }
+        assert_eq!(
+            all, take.samples,
+            "the parts hold the take, in order, nothing lost"
+        );
+        assert!(!dir.join("long_2.part4.wav").exists());
+        // One channel of a wide take splits the same way.
+        let (one, _) = save_split(&take, 1..2, &dir, "right.wav", 1000, 2000).unwrap();
+        let r = hound::WavReader::open(&one).unwrap();
+        assert_eq!(r.len(), 2000);
+        assert_eq!(
+            WAV_DATA_LIMIT / 8,
+            536_739_839,
+            "frames of stereo f32 per file"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
