@@ -835,6 +835,38 @@ mod tests {
     }
 
     #[test]
+    fn a_write_error_stops_the_journal_and_is_told_once() {
+        let Ok(full) = OpenOptions::new().write(true).open("/dev/full") else {
+            return; // not Linux
+        };
+        let dir = temp_dir("full");
+        let (mut j, link) = Journal::create(&dir, header(&[])).unwrap();
+        j.append(&[0.5; 8], &[]);
+        j.sync();
+        j.file = full; // the disk fills up
+        j.append(&[0.5; 8], &[0.25; 4]);
+        j.append(&[0.5; 4], &[]);
+        j.sync();
+        let warning = link.tick(&[]).expect("a warning");
+        assert!(warning.contains("stopped growing"), "{warning}");
+        assert!(warning.contains("still recorded in memory"), "{warning}");
+        assert_eq!(link.tick(&[]), None, "told once");
+        assert_eq!(link.shared.frames.load(Relaxed), 2);
+        assert_eq!(link.shared.lost.load(Relaxed), 4);
+        assert!(
+            link.kept().contains("stopped after 2 frames"),
+            "{}",
+            link.kept()
+        );
+        drop(j);
+        // What was written before is intact.
+        let (_, take) = read(link.path()).unwrap();
+        assert_eq!(take.samples, [0.5; 8]);
+        link.remove();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_foreign_file_is_an_error_and_kept() {
         let dir = temp_dir("foreign");
         std::fs::write(dir.join(".x.journal"), b"not a journal at all").unwrap();
