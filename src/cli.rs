@@ -103,6 +103,11 @@ pub enum Command {
     Reference,
     /// List audio outputs (the default marked) and MIDI inputs.
     Devices,
+    /// Save the takes that a killed or crashed `waves play --record` left as journals.
+    Recover {
+        /// Folder holding the journals (default: output_dir from config.rhai).
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Runs the command line; returns the process exit code.
@@ -202,6 +207,13 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Some(Command::Recover { dir }) => {
+            let dir = match dir {
+                Some(d) => d,
+                None => PathBuf::from(settings(&common)?.output_dir),
+            };
+            crate::record::journal::recover(&dir)
+        }
         Some(Command::Reference) => {
             print!("{}", script::dsl::reference_markdown());
             Ok(())
@@ -222,7 +234,7 @@ fn run(cli: Cli) -> Result<(), String> {
         None => match cli.file {
             Some(file) => play(&file, &common, &overrides(&common, &cli.values)?),
             None => Err(
-                "usage: waves FILE.rhai | waves render FILE | waves check FILE... (see --help)"
+                "usage: waves FILE.rhai | waves render FILE | waves check FILE... | waves recover (see --help)"
                     .into(),
             ),
         },

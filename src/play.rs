@@ -14,7 +14,7 @@ use crate::io::screen::{self, Screen};
 use crate::live::Live;
 use crate::record::spool::Take;
 use crate::record::stems::StemSlots;
-use crate::record::{cue, naming, tap};
+use crate::record::{cue, journal, naming, tap};
 use crate::script;
 use crate::watch::Watcher;
 use std::io::IsTerminal;
@@ -198,11 +198,14 @@ pub fn play(
         None
     };
 
-    let (tap, spool) = if cfg.record_real_time {
+    let (tap, spool, journal) = if cfg.record_real_time {
         let (t, s) = tap::recorder(RING_SECS * sr as usize, channels);
-        (Some(t), Some(s.spawn()))
+        // Crash safety: the spooler also appends the take to output_dir/.NAME.journal.
+        let dir = Path::new(&cfg.output_dir);
+        let (s, j) = journal::attach(s, dir, &cfg.recording_filename, sr, live.stems.names());
+        (Some(t), Some(s.spawn()), j)
     } else {
-        (None, None)
+        (None, None, None)
     };
     let rec_stats = spool.as_ref().map(|s| s.stats());
     let stats = Arc::new(PlayStats::default());
@@ -276,6 +279,7 @@ pub fn play(
             }
             log.extend(live.tick());
             log.extend(knobs.save(false));
+            log.extend(journal.as_ref().and_then(|j| j.tick(live.stems.names())));
             if let Some(t) = live.sent_monitors.take() {
                 status.screen.monitors.offer(t);
             }
@@ -359,7 +363,12 @@ pub fn play(
         ) {
             Ok((path, secs)) => {
                 crate::say!("Recording saved: {} ({secs:.2} seconds)", path.display());
-                save_stems(&take, &path, live.stems.names(), sr);
+                let stems_saved = save_stems(&take, &path, live.stems.names(), sr);
+                match journal {
+                    Some(j) if stems_saved => j.remove(),
+                    Some(j) => crate::tell!("note: {}", j.kept()),
+                    None => {}
+                }
                 // Each reload becomes a marker at its frame, so the take can be cut at its edits.
                 let frames = take.frames() as u64;
                 let cues: Vec<cue::Cue> = live
@@ -377,7 +386,13 @@ pub fn play(
                     );
                 }
             }
-            Err(e) => return Err(format!("error: the recording could not be saved: {e}")),
+            Err(e) => {
+                let kept = journal.as_ref().map(|j| format!("\n{}", j.kept()));
+                let kept = kept.unwrap_or_default();
+                return Err(format!(
+                    "error: the recording could not be saved: {e}{kept}"
+                ));
+            }
         }
         if take.dropped > 0 {
             crate::tell!(
@@ -392,12 +407,14 @@ pub fn play(
 
 /// Writes each recorded stem beside the mix at `mix`: `NAME__TRACK.wav`, under the same
 /// never-overwrite rule. A stem that cannot be written is reported; the mix is already safe.
-fn save_stems(take: &Take, mix: &Path, names: &[String], sr: u32) {
+/// Returns whether every stem was saved.
+fn save_stems(take: &Take, mix: &Path, names: &[String], sr: u32) -> bool {
     let dir = mix.parent().unwrap_or(Path::new("."));
     let stem = mix
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "recording".into());
+    let mut all = true;
     for (slot, track) in names.iter().enumerate() {
         let first = 2 + 2 * slot;
         let name = format!("{stem}__{track}.wav");
@@ -405,9 +422,13 @@ fn save_stems(take: &Take, mix: &Path, names: &[String], sr: u32) {
             Ok((path, secs)) => {
                 crate::say!("Stem saved: {} ({secs:.2} seconds)", path.display())
             }
-            Err(e) => crate::tell!("warning: the stem \"{track}\" could not be saved: {e}"),
+            Err(e) => {
+                crate::tell!("warning: the stem \"{track}\" could not be saved: {e}");
+                all = false;
+            }
         }
     }
+    all
 }
 
 /// config.rhai changed: apply what can change while playing, say what needs a restart.

@@ -1,4 +1,5 @@
-//! The spooler: drains the recording ring into memory on its own thread; never touches disk during playback.
+//! The spooler: drains the recording ring into memory, and into the take's crash journal when
+//! it has one, on its own thread (`waves-spooler`); the only recording disk I/O during playback.
 //!
 //! [`Spooler::spawn`] starts a thread named `waves-spooler` that moves everything the
 //! [`Tap`](super::tap::Tap) pushed into one growing `Vec<f32>`, then sleeps ~5 ms when the
@@ -8,6 +9,9 @@
 //! Stop the audio stream (or drop the `Tap`) before calling `stop`: frames pushed after the
 //! final drain are not in the take.
 //!
+//! With a [`Journal`] attached ([`Spooler::with_journal`]), every drain is also appended
+//! to the take's crash journal on this thread, made durable about every half second.
+//!
 //! Memory: 4 bytes per sample, i.e. 8 bytes per stereo frame (23 MB per minute at 48 kHz
 //! stereo), plus at most one unused growth chunk ([`SPOOL_CHUNK_FRAMES`] frames, 23 MB in
 //! stereo) plus the ring. The `Vec` grows by whole chunks with `reserve_exact`, so its
@@ -15,6 +19,7 @@
 //! (no copy), elsewhere a grow may copy the take once per chunk, on this thread, which the
 //! ring absorbs (size it for a couple of seconds).
 
+use super::journal::Journal;
 use super::tap::RecStats;
 use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
@@ -56,6 +61,7 @@ pub struct Spooler {
     channels: usize,
     stats: Arc<RecStats>,
     samples: Vec<f32>,
+    journal: Option<Journal>,
 }
 
 /// A running spooler thread.
@@ -75,7 +81,19 @@ impl Spooler {
             channels,
             stats,
             samples: Vec::new(),
+            journal: None,
         }
+    }
+
+    /// Samples per frame.
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
+    /// Also appends everything drained to `journal` (before [`spawn`](Self::spawn)).
+    pub fn with_journal(mut self, journal: Journal) -> Spooler {
+        self.journal = Some(journal);
+        self
     }
 
     /// The counters shared with the tap.
@@ -119,6 +137,9 @@ impl Spooler {
             // then visible to this drain.
             let stopping = stop.load(Ordering::Acquire);
             let n = self.drain();
+            if let Some(j) = self.journal.as_mut() {
+                j.maybe_sync();
+            }
             if stopping {
                 while self.drain() > 0 {}
                 return;
@@ -135,6 +156,10 @@ impl Spooler {
         let n = a.len() + b.len();
         if n == 0 {
             return 0;
+        }
+        // The journal gets every frame, even one the take below has no memory for.
+        if let Some(j) = self.journal.as_mut() {
+            j.append(a, b);
         }
         if self.samples.capacity() - self.samples.len() < n {
             let chunk = SPOOL_CHUNK_FRAMES * self.channels;
@@ -183,6 +208,9 @@ impl SpoolHandle {
             };
         };
         while spooler.drain() > 0 {}
+        if let Some(j) = spooler.journal.as_mut() {
+            j.sync();
+        }
         Take {
             samples: std::mem::take(&mut spooler.samples),
             channels: spooler.channels,
