@@ -323,3 +323,30 @@ fn knobs_and_held_midi_notes_survive_an_edit() {
     r.process(&mut out);
     assert!(level(&out[2400..], 1) < 1e-4);
 }
+
+#[test]
+fn a_sleeping_midi_instrument_wakes_on_the_frame_of_its_note() {
+    use waves::midi::Msg;
+    let (mut r, _control, _keys) =
+        start("midi_notes().play(|v| sine(v.freq) * perc(v.gate, 0.0001, 0.05) * 0.5)");
+    let mut out = vec![0.0f32; 2 * 48_000];
+    r.process(&mut out);
+    assert!(out.iter().all(|v| *v == 0.0), "silent before any note");
+    // Long after the instrument fell asleep, a note lands mid-block.
+    r.push_midi(
+        48_000 + 100,
+        Msg::NoteOn {
+            ch: 0,
+            note: 69,
+            vel: 127,
+        },
+    );
+    let mut out = vec![0.0f32; 2 * 4800];
+    r.process(&mut out);
+    let first = out.chunks(2).position(|f| f[0] != 0.0);
+    assert_eq!(
+        first,
+        Some(101),
+        "the note starts on its frame (its first sample is 0)"
+    );
+}

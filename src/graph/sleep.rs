@@ -219,6 +219,9 @@ mod tests {
             groups("pattern(\"x\").play(|v| sine(line(150, 50, 0.08)) * perc(v.gate, 0.001, 0.3))");
         assert_eq!(g.len(), 1);
         assert!(g[0].members.len() >= 3);
+        // So may a MIDI instrument.
+        let g = groups("midi_notes().play(|v| saw(v.freq) * perc(v.gate, 0.001, 0.3) * v.vel)");
+        assert_eq!(g.len(), 1);
         // Shared free-running sources may feed it.
         let g = groups("pattern(\"x\").play(|v| (noise() + sine(180)) * line(1, 0, 0.1))");
         assert_eq!(g.len(), 1);
