@@ -456,7 +456,8 @@ fn script_token() -> impl Strategy<Value = String> {
             "v.nope", "x", "y", "fb", "let ", "const ", "fn ", "if ", "else ", "for ", "in ",
             "while ", "loop ", "break", "return ", "import ", "as ", "true", "false", "()",
             "Fn(\"sine\")", "call", ".call(", "this", "private ", "switch ", "=>", "try ",
-            "catch ", "throw ", "type_of(", "print(", "debug(", "timestamp()", "\n", " ",
+            "catch ", "throw ", "type_of(", "print(", "debug(", "timestamp()", "sleep(", "exit(",
+            "\n", " ",
         ]).prop_map(str::to_string),
     ]
 }
@@ -979,32 +980,32 @@ fn script_target(target: &str, default_cases: u32, strategy: impl Strategy<Value
 
 #[test]
 fn script_arbitrary_text() {
-    script_target("script_arbitrary", 600, "\\PC{0,120}");
+    script_target("script_arbitrary", 2000, "\\PC{0,120}");
 }
 
 #[test]
 fn script_token_soup() {
-    script_target("script_tokens", 2000, script_soup());
+    script_target("script_tokens", 6000, script_soup());
 }
 
 #[test]
 fn script_structured_programs() {
-    script_target("script_programs", 1000, script_program());
+    script_target("script_programs", 3000, script_program());
 }
 
 #[test]
 fn script_examples_with_hostile_numbers() {
-    script_target("script_numbers", 1200, example_with_numbers());
+    script_target("script_numbers", 4000, example_with_numbers());
 }
 
 #[test]
 fn script_mutated_examples() {
-    script_target("script_mutated", 1200, mutate(example()));
+    script_target("script_mutated", 4000, mutate(example()));
 }
 
 #[test]
 fn pattern_arbitrary_text() {
-    fuzz("pattern_arbitrary", 4000, "\\PC{0,80}", |src| {
+    fuzz("pattern_arbitrary", 10000, "\\PC{0,80}", |src| {
         bounded("pattern", src, |s| check_pattern(&s))
     });
 }
@@ -1013,7 +1014,7 @@ fn pattern_arbitrary_text() {
 fn pattern_structured() {
     fuzz(
         "pattern_structured",
-        4000,
+        10000,
         prop_oneof![notation_soup(), notation_tree(), mutate(notation_tree())],
         |src| bounded("pattern", src, |s| check_pattern(&s)),
     );
@@ -1023,7 +1024,7 @@ fn pattern_structured() {
 fn config_text() {
     fuzz(
         "config",
-        2000,
+        6000,
         prop_oneof![config_program(), mutate(config_program()), "\\PC{0,80}"],
         |src| bounded("config", src, |s| check_config(&s)),
     );
@@ -1035,7 +1036,7 @@ fn wav_bytes_arbitrary_and_mutated() {
     let root = dir.0.clone();
     fuzz(
         "wav",
-        1500,
+        5000,
         prop_oneof![
             1 => prop::collection::vec(any::<u8>(), 0..200),
             // A RIFF/WAVE opening followed by noise reaches the chunk parser.
