@@ -227,3 +227,342 @@ fn scripts_cannot_reach_files_or_processes() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Samples, output names, resource limits and what Rhai itself offers.
+
+/// A valid 16-bit mono WAV of `frames` frames.
+fn wav(path: &Path, frames: usize) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 48_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..frames {
+        w.write_sample((i as i32 * 37) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+#[test]
+fn sample_paths_outside_the_folder_are_refused() {
+    let (dir, project) = project_with_a_file_outside("samples");
+    wav(&dir.0.join("x.wav"), 100);
+    wav(&project.join("inside.wav"), 100);
+    let outside = dir.0.join("x.wav");
+    for (path, says) in [
+        ("../x.wav", ".."),
+        ("./../x.wav", ".."),
+        ("patches/../../x.wav", ".."),
+        ("..\\x.wav", ".."),
+        (outside.to_str().unwrap(), "absolute"),
+        ("/etc/passwd", "absolute"),
+        ("C:x.wav", "absolute"),
+        ("", "empty"),
+    ] {
+        let src = format!("sine(1) +\n  sample({path:?})");
+        let d = refused(&project, &src);
+        assert!(d.message.contains("sample"), "{path}: {d}");
+        assert!(d.message.contains(says), "{path}: should say {says:?}: {d}");
+        assert_eq!(d.line, 2, "{path}: {d}");
+        assert!(d.col >= 3, "{path}: {d}");
+    }
+    // A link to a file outside, and a linked folder leading outside.
+    std::os::unix::fs::symlink(&outside, project.join("link.wav")).unwrap();
+    let d = refused(&project, "sample(\"link.wav\")");
+    assert!(d.message.contains("outside"), "{d}");
+    std::os::unix::fs::symlink(&dir.0, project.join("up")).unwrap();
+    let d = refused(&project, "sample(\"up/x.wav\")");
+    assert!(d.message.contains("outside"), "{d}");
+    // A sample inside the folder plays, also through a link that stays inside.
+    compile_in(&project, "sample(\"inside.wav\")").expect("inside");
+    std::os::unix::fs::symlink(project.join("inside.wav"), project.join("alias.wav")).unwrap();
+    compile_in(&project, "sample(\"alias.wav\")").expect("inside link");
+    // Through an imported patch, the path still resolves in the entry script's folder.
+    std::fs::write(
+        project.join("patches/kit.rhai"),
+        "fn hit() { sample(\"../x.wav\") }\n",
+    )
+    .unwrap();
+    let d = refused(&project, "import \"patches/kit\" as kit;\nkit::hit()");
+    assert!(d.message.contains(".."), "{d}");
+}
+
+#[test]
+fn recording_names_cannot_leave_the_output_folder() {
+    for name in [
+        "../x.wav",
+        "..",
+        ".",
+        "..x.wav",
+        "a/b.wav",
+        "/tmp/x.wav",
+        // As written inside the Rhai string: a backslash, a NUL.
+        "a\\\\b.wav",
+        "x\\x00.wav",
+        "",
+    ] {
+        let src = format!("let output_dir = \"out\";\nlet recording_filename = \"{name}\";\n");
+        let d = match waves::config::parse(&src, "config.rhai") {
+            Ok(l) => panic!("{name:?} was accepted as {:?}", l.config.recording_filename),
+            Err(d) => d,
+        };
+        assert!(d.message.contains("recording_filename"), "{name:?}: {d}");
+        assert_eq!(d.line, 2, "{name:?}: {d}");
+    }
+    let ok = waves::config::parse("let recording_filename = \"take 1.wav\";", "config.rhai")
+        .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(ok.config.recording_filename, "take 1.wav");
+    // A track name becomes part of a stem's file name.
+    for name in ["../x", "a/b", "", ".."] {
+        let d = refused(
+            Path::new("."),
+            &format!("pattern(\"x\").play(|v| sine(220) * v.gate).track({name:?})"),
+        );
+        assert!(d.message.contains("track"), "{name:?}: {d}");
+    }
+}
+
+fn waves_in(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_waves"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .expect("run waves")
+}
+
+#[test]
+fn output_names_from_the_command_line_and_config_are_checked() {
+    let dir = TempDir::new("sandbox", "cli-output");
+    dir.write("a.rhai", "duration(0.01);\nsine(440) * 0.1\n");
+    for name in ["../x.wav", "sub/x.wav", "/tmp/x.wav", ".."] {
+        let out = waves_in(
+            &dir.0,
+            &["render", "a.rhai", "--output", name, "-o", "fine.wav"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains("--output"), "{name}: {err}");
+        assert!(!err.contains("panicked"), "{name}: {err}");
+    }
+    // The same name in config.rhai stops `render` before it writes anything.
+    dir.write(
+        "config.rhai",
+        "let recording_filename = \"../escape.wav\";\n",
+    );
+    let out = waves_in(&dir.0, &["render", "a.rhai", "-o", "fine.wav"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("recording_filename"), "{err}");
+    assert!(err.contains("config.rhai:1:"), "{err}");
+    assert!(!dir.0.join("fine.wav").exists());
+    assert!(!dir.0.parent().unwrap().join("escape.wav").exists());
+    // `render -o` is a path the user types, not a name a shared file chooses: it may
+    // point anywhere the user can write, and is written there.
+    std::fs::remove_file(dir.0.join("config.rhai")).unwrap();
+    std::fs::create_dir_all(dir.0.join("elsewhere")).unwrap();
+    let out = waves_in(&dir.0, &["render", "a.rhai", "-o", "elsewhere/b.wav"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.0.join("elsewhere/b.wav").exists());
+}
+
+/// Peak resident memory of this process (VmHWM), in bytes.
+fn peak_memory() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM in /proc/self/status");
+    let kb: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+/// Each runaway script stops with a clear error within a second, and the peak memory of
+/// the whole test process grows by less than 500 MB over all of them.
+#[test]
+fn runaway_scripts_stop_quickly_with_bounded_memory() {
+    let before = peak_memory();
+    for (src, says) in [
+        ("loop {}\nsine(1)", "too long"),
+        ("fn f(x) { f(x + 1) }\nf(1)", "nested too deeply"),
+        ("fn f(x) { 1 + f(x) }\nf(1)", "nested too deeply"),
+        (
+            "let s = \"0123456789abcdef\";\nloop { s += s; }",
+            "too large",
+        ),
+        ("let a = [1, 2, 3];\nloop { a += a; }", "too large"),
+        (
+            "let m = #{};\nfor i in 0..1000000 { m[`k${i}`] = i; }",
+            "too",
+        ),
+        ("let b = blob(100000000);\nsine(1)", "too large"),
+        // Distinct strings in an array (shared ones would cost nothing).
+        (
+            "let s = \"0123456789abcdef\";\nfor i in 0..11 { s += s; }\nlet a = [];\nloop { a.push(s + a.len()); }",
+            "too large",
+        ),
+        (
+            "let s = sine(1);\nfor i in 0..1000000 { s = s + sine(i); }\ns",
+            "too many nodes",
+        ),
+        (
+            "let s = [];\nfor i in 0..1000000 { s.push(sine(i)); }\nmix(s)",
+            "too large",
+        ),
+        (
+            "let x = sine(1);\nfor i in 0..1000000 { x = x.lpf(1000).hpf(20); }\nx",
+            "too many nodes",
+        ),
+        (
+            &format!(
+                "let x = {}1{};\nsine(x)",
+                "(".repeat(10_000),
+                ")".repeat(10_000)
+            ),
+            "maximum complexity",
+        ),
+    ] {
+        let start = Instant::now();
+        let d = refused(Path::new("."), src);
+        let took = start.elapsed();
+        let head: String = src.chars().take(60).collect();
+        assert!(took < Duration::from_secs(1), "`{head}` took {took:?}");
+        assert!(d.message.contains(says), "`{head}`: want {says:?}: {d}");
+        assert!(d.line >= 1, "`{head}`: {d}");
+    }
+    let grew = peak_memory().saturating_sub(before);
+    eprintln!("runaway scripts: peak memory grew by {} MB", grew >> 20);
+    assert!(grew < 500 << 20, "peak memory grew by {} MB", grew >> 20);
+}
+
+#[test]
+fn no_function_reaches_files_sockets_processes_or_the_environment() {
+    let dir = TempDir::new("sandbox", "no-io");
+    dir.write("notes.txt", "just some notes\n");
+    for call in [
+        "env(\"HOME\")",
+        "getenv(\"HOME\")",
+        "spawn(\"sh\")",
+        "command(\"ls\")",
+        "exec(\"ls\")",
+        "socket(\"127.0.0.1:80\")",
+        "connect(\"127.0.0.1:80\")",
+        "http_get(\"http://example.com\")",
+        "fetch(\"http://example.com\")",
+        "write_file(\"x\", \"y\")",
+        "read_dir(\".\")",
+        "include(\"notes.txt\")",
+        "require(\"notes.txt\")",
+        "load(\"notes.txt\")",
+        "Fn(\"read_file\").call(\"notes.txt\")",
+    ] {
+        let d = refused(&dir.0, &format!("let r = {call};\nsine(1)"));
+        assert!(
+            [
+                "unknown function",
+                "not found",
+                "Unknown",
+                "Expecting",
+                "reserved"
+            ]
+            .iter()
+            .any(|w| d.message.contains(w)),
+            "`{call}`: {d}"
+        );
+        assert!(!d.message.contains("just some notes"), "`{call}`: {d}");
+    }
+    // Rhai's `sleep` would block the compile (and a reload) without counting operations.
+    for call in ["sleep(1000000000)", "sleep(1e9)", "sleep(3600.0)"] {
+        let start = Instant::now();
+        let d = refused(&dir.0, &format!("{call};\nsine(1)"));
+        assert!(start.elapsed() < Duration::from_secs(1), "{call}");
+        assert!(
+            d.message.contains("sleep is not available"),
+            "`{call}`: {d}"
+        );
+        assert_eq!((d.line, d.col), (1, 1), "`{call}`: {d}");
+    }
+    // What core Rhai does offer is harmless: `exit(x)` ends the script with x, and
+    // `parse_json` turns text into a map.
+    compile_in(&dir.0, "exit(sine(1));\nloop {}").expect("exit ends the script");
+    compile_in(&dir.0, "let m = parse_json(`{\"f\": 220}`);\nsine(m.f)").expect("parse_json");
+}
+
+#[test]
+fn imports_read_only_rhai_source_inside_the_folder() {
+    let dir = TempDir::new("sandbox", "import-kinds");
+    dir.write("notes.txt", "just some notes\n");
+    std::fs::write(dir.0.join("drum.wav"), [0x52u8, 0x49, 0xff, 0xfe, 0x00]).unwrap();
+    // A text file is read as a Rhai script: its own parse error, pointing into it.
+    let d = refused(&dir.0, "import \"notes.txt\" as n;\nsine(1)");
+    assert!(d.file.ends_with("notes.txt"), "{d}");
+    assert_eq!(d.line, 1, "{d}");
+    // A binary file cannot be read as a script.
+    let d = refused(&dir.0, "import \"drum.wav\" as d;\nsine(1)");
+    assert!(d.message.contains("cannot be read"), "{d}");
+    assert_eq!((d.line, d.col), (1, 8), "{d}");
+    // A folder, a missing file and Rhai's own package names are not modules.
+    std::fs::create_dir_all(dir.0.join("kit.rhai")).unwrap();
+    for path in ["kit", "missing", "std", "fs", "io"] {
+        let d = refused(&dir.0, &format!("import \"{path}\" as m;\nsine(1)"));
+        assert!(d.message.contains("import"), "{path}: {d}");
+        assert_eq!(d.line, 1, "{path}: {d}");
+    }
+}
+
+/// `print` and `debug` exist (handy while writing a patch) but write to stderr, at most
+/// 64 KiB per compile, and a closed stdout cannot make them panic. `timestamp()` exists: a
+/// script can read a clock (and so could build a different graph each run), nothing more.
+#[test]
+fn print_debug_and_timestamp_are_harmless() {
+    let dir = TempDir::new("sandbox", "print");
+    dir.write(
+        "hello.rhai",
+        "print(\"hello from print\");\ndebug(\"dbg\");\nlet t = timestamp();\nlet e = t.elapsed;\nsine(1)\n",
+    );
+    dir.write(
+        "flood.rhai",
+        "let s = \"0123456789abcdef\";\nfor i in 0..10 { s += s; }\nloop { print(s); debug(s); }\n",
+    );
+    // stdout is a pipe whose reader has gone: writing to it fails with EPIPE.
+    let run = |file: &str| {
+        let start = Instant::now();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_waves"))
+            .current_dir(&dir.0)
+            .args(["check", file])
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        (out, start.elapsed())
+    };
+    let (out, _) = run("hello.rhai");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("hello from print\n"), "{err}");
+    assert!(err.contains("debug: hello.rhai:2:1: \"dbg\""), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let (out, took) = run("flood.rhai");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("ran too long"), "{err}");
+    assert!(err.contains("the rest is not shown"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stderr.len() < 70 * 1024, "{} bytes", out.stderr.len());
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}

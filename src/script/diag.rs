@@ -147,6 +147,9 @@ pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) 
 pub fn from_eval(err: &EvalAltResult, file: &str, names: &[String]) -> Diagnostic {
     let mut file = file.to_string();
     let mut notes = Vec::new();
+    // The innermost import or call site with a position, for an error that has none (a
+    // failure inside a built-in function).
+    let mut site: Option<(String, usize, usize)> = None;
     let mut e = err;
     loop {
         match e {
@@ -154,6 +157,7 @@ pub fn from_eval(err: &EvalAltResult, file: &str, names: &[String]) -> Diagnosti
                 let (l, c) = line_col(*pos);
                 if l > 0 {
                     notes.push(format!("imported at {file}:{l}:{c}"));
+                    site = Some((file.clone(), l, c));
                 }
                 if !path.is_empty() {
                     file = path.clone();
@@ -167,6 +171,9 @@ pub fn from_eval(err: &EvalAltResult, file: &str, names: &[String]) -> Diagnosti
                 } else if l > 0 {
                     notes.push(format!("in a closure called at {file}:{l}:{c}"));
                 }
+                if l > 0 {
+                    site = Some((file.clone(), l, c));
+                }
                 if !src.is_empty() {
                     file = src.clone();
                 }
@@ -175,7 +182,14 @@ pub fn from_eval(err: &EvalAltResult, file: &str, names: &[String]) -> Diagnosti
             _ => break,
         }
     }
-    let (line, col) = line_col(e.position());
+    let (mut line, mut col) = line_col(e.position());
+    if line == 0
+        && let Some((f, l, c)) = site
+    {
+        // The note for that site would only repeat the position.
+        notes.pop();
+        (file, line, col) = (f, l, c);
+    }
     let (msg, hint) = describe(e, names);
     notes.reverse();
     let mut d = Diagnostic::new(&file, line, col, msg).with_hint(hint);
@@ -241,6 +255,10 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
             Some("scripts have size limits on strings, arrays and maps".into()),
         ),
         ErrorTooManyModules(_) => ("too many imports".into(), None),
+        ErrorRuntime(v, _) if v.to_string().trim().is_empty() => (
+            "the script threw an error without a message".into(),
+            Some("give `throw` a message: throw \"what went wrong\"".into()),
+        ),
         ErrorRuntime(v, _) => (v.to_string(), None),
         ErrorModuleNotFound(m, _) => (format!("cannot import \"{m}\""), None),
         ErrorParsing(t, _) => (t.to_string(), None),
