@@ -170,11 +170,10 @@ pub fn play(
     let persist = cfg
         .midi_persist_cc
         .then(|| Path::new(&cfg.output_dir).join(crate::midi::persist::FILE));
-    let (mut knobs, saved_knobs, warning) = crate::midi::persist::Store::open(persist);
+    let (mut knobs, warning) = crate::midi::persist::Store::open(persist);
     if let Some(w) = warning {
         crate::tell!("{w}");
     }
-    renderer.preset_cc(&saved_knobs);
     renderer.share_cc(knobs.shared.clone());
     let midi = crate::io::midi_in::open(&cfg.midi_input);
     crate::tell!("{}", midi.line);

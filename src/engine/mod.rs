@@ -107,18 +107,15 @@ impl Renderer {
         self.clock_always || self.graph.follow_clock
     }
 
-    /// Publishes controller values to `shared` from now on (control thread, before playing).
+    /// Publishes controller values to `shared` from now on, starting from the values it
+    /// already holds (knob positions saved by an earlier run). Control thread, before playing.
     pub fn share_cc(&mut self, shared: Arc<CcShared>) {
-        self.cc_shared = Some(shared);
-    }
-
-    /// Sets controller values before playing (knob positions saved by an earlier run).
-    pub fn preset_cc(&mut self, values: &[(usize, f32)]) {
-        for &(slot, v) in values {
-            if let Some(c) = self.ctx.cc.get_mut(slot) {
+        for (c, v) in self.ctx.cc.iter_mut().zip(shared.snapshot()) {
+            if v.is_finite() {
                 *c = v;
             }
         }
+        self.cc_shared = Some(shared);
     }
 
     /// Moves this block's MIDI messages into `ctx.midi` (ordered by frame, ties in arrival

@@ -59,9 +59,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// With `path`, knob positions persist there; returns the store, the saved values to
-    /// start from, and a warning when the file could not be read.
-    pub fn open(path: Option<std::path::PathBuf>) -> (Store, Vec<(usize, f32)>, Option<String>) {
+    /// With `path`, knob positions persist there; returns the store, holding the saved
+    /// values to start from, and a warning when the file could not be read.
+    pub fn open(path: Option<std::path::PathBuf>) -> (Store, Option<String>) {
         let (values, warning) = match path.as_deref().map(load) {
             Some(Ok(v)) => (v, None),
             Some(Err(e)) => (
@@ -82,7 +82,7 @@ impl Store {
             saved: 0,
             last: std::time::Instant::now(),
         };
-        (store, values, warning)
+        (store, warning)
     }
 
     /// Saves when knobs moved and a second has passed (or `now`); says why it could not.
