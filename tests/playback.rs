@@ -10,13 +10,10 @@
 //! parallel (the null sink mixes their streams; each is still paced by the sink's clock).
 
 mod common;
-use common::{TempDir, audio_or_skip};
+use common::audio_or_skip;
+use common::process::{Outcome, Running, Work, read_wav};
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SR: u32 = 48_000;
 /// Whole-process time allowed on top of the audio for compiling, opening the device and
@@ -26,178 +23,13 @@ const STARTUP: f64 = 1.5;
 // ---------------------------------------------------------------------------------------
 // The audio server
 
-// ---------------------------------------------------------------------------------------
-// Running the binary
-
-/// A spawned process whose stdout and stderr are read on their own threads (so a full pipe
-/// never blocks it), with the time it was started.
-struct Running {
-    child: Child,
-    started: Instant,
-    stdout: Option<JoinHandle<String>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-/// What a finished process left.
-struct Outcome {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
-    /// From spawn to exit.
-    wall: f64,
-}
-
-impl Outcome {
-    fn describe(&self) -> String {
-        format!(
-            "exit: {}, after {:.2} s\n--- stdout:\n{}--- stderr:\n{}---",
-            self.status, self.wall, self.stdout, self.stderr
-        )
-    }
-
-    /// The first stdout line that starts with `prefix`.
-    fn line(&self, prefix: &str) -> Option<&str> {
-        self.stdout.lines().find(|l| l.starts_with(prefix))
-    }
-}
-
-fn reader(pipe: Option<impl Read + Send + 'static>) -> Option<JoinHandle<String>> {
-    pipe.map(|mut p| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = p.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    })
-}
-
-impl Running {
-    fn watch(mut child: Child) -> Running {
-        let stdout = reader(child.stdout.take());
-        let stderr = reader(child.stderr.take());
-        Running {
-            child,
-            started: Instant::now(),
-            stdout,
-            stderr,
-        }
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    /// Sends a signal by name (INT, TERM, HUP) with kill(1).
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([format!("-{name}"), self.pid()])
-            .status()
-            .expect("run kill")
-            .success();
-        assert!(ok, "kill -{name} {} failed", self.pid());
-    }
-
-    /// Waits for the process to exit; kills it and panics with its output after `timeout`.
-    fn finish(mut self, timeout: Duration) -> Outcome {
-        let status = loop {
-            if let Some(s) = self.child.try_wait().expect("wait for the child") {
-                break Some(s);
-            }
-            if self.started.elapsed() > timeout {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break None;
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        let wall = self.started.elapsed().as_secs_f64();
-        let join = |h: Option<JoinHandle<String>>| h.map(|h| h.join().unwrap()).unwrap_or_default();
-        let stdout = join(self.stdout.take());
-        let stderr = join(self.stderr.take());
-        match status {
-            Some(status) => Outcome {
-                status,
-                stdout,
-                stderr,
-                wall,
-            },
-            None => panic!(
-                "the process did not exit within {timeout:?}; killed it\n--- stdout:\n{stdout}--- stderr:\n{stderr}---"
-            ),
-        }
-    }
-}
-
-/// A temporary working folder with config.rhai and a script, as a user would have.
-struct Work {
-    dir: TempDir,
-}
-
-impl Work {
-    /// `extra_config` is appended to the base settings (output_dir, master_gain 0.8).
-    fn new(test: &str, extra_config: &str) -> Work {
-        let dir = TempDir::new("playback", test);
-        dir.write(
-            "config.rhai",
-            &format!("let output_dir = \"output\";\nlet master_gain = 0.8;\n{extra_config}\n"),
-        );
-        Work { dir }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.0.join(rel)
-    }
-
-    fn script(&self, name: &str, source: &str) {
-        self.dir.write(name, source);
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_waves"));
-        c.current_dir(&self.dir.0)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        c
-    }
-
-    fn spawn(&self, args: &[&str]) -> Running {
-        Running::watch(self.command(args).spawn().expect("spawn waves"))
-    }
-
-    fn run(&self, args: &[&str], timeout: Duration) -> Outcome {
-        self.spawn(args).finish(timeout)
-    }
-
-    /// Renders `script` offline over at least `frames` frames (same config) and returns its
-    /// interleaved stereo samples.
-    fn offline_render(&self, script: &str, frames: usize) -> Vec<f32> {
-        // A little longer than needed: the comparison takes the first `frames` frames, so
-        // the rounding of --duration to frames cannot matter.
-        let secs = format!("{:.6}", frames as f64 / SR as f64 + 0.05);
-        let out = self.run(
-            &["render", script, "--duration", &secs, "-o", "reference.wav"],
-            Duration::from_secs(60),
-        );
-        assert!(
-            out.status.success(),
-            "offline render failed\n{}",
-            out.describe()
-        );
-        let (spec, samples) = read_wav(&self.path("reference.wav"));
-        assert_eq!(
-            (spec.channels, spec.sample_rate),
-            (2, SR),
-            "reference render"
-        );
-        assert!(
-            samples.len() >= frames * 2,
-            "the offline render has {} frames, fewer than the {frames} asked for",
-            samples.len() / 2
-        );
-        samples
-    }
+/// A working folder with the base settings (output_dir, master_gain 0.8) and `extra_config`.
+fn work(test: &str, extra_config: &str) -> Work {
+    Work::new(
+        "playback",
+        test,
+        &format!("let output_dir = \"output\";\nlet master_gain = 0.8;\n{extra_config}\n"),
+    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -230,23 +62,6 @@ fn recording_saved(out: &Outcome) -> (String, f64) {
         Some((path.to_string(), secs))
     });
     parsed.unwrap_or_else(|| panic!("cannot parse {line:?}\n{}", out.describe()))
-}
-
-fn read_wav(path: &Path) -> (hound::WavSpec, Vec<f32>) {
-    let reader = hound::WavReader::open(path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    let spec = reader.spec();
-    assert_eq!(
-        (spec.sample_format, spec.bits_per_sample),
-        (hound::SampleFormat::Float, 32),
-        "{} is not 32-bit float",
-        path.display()
-    );
-    let samples = reader
-        .into_samples::<f32>()
-        .collect::<Result<Vec<f32>, _>>()
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    (spec, samples)
 }
 
 /// A take must be whole: waves says loudly when the recorder dropped frames.
@@ -306,8 +121,8 @@ fn pacing_matches_the_wall_clock() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("pacing", "let release_tail = 0.0;");
-    w.script("pace.rhai", "duration(3);\nsine(440) * 0.1\n");
+    let w = work("pacing", "let release_tail = 0.0;");
+    w.dir.write("pace.rhai", "duration(3);\nsine(440) * 0.1\n");
     let out = w.run(&["play", "pace.rhai"], Duration::from_secs(30));
     assert!(out.status.success(), "{}", out.describe());
     let (audio, wall) = played(&out);
@@ -338,8 +153,8 @@ fn stopped_by(signal: &str) {
         return;
     }
     let test = format!("signal-{}", signal.to_lowercase());
-    let w = Work::new(&test, "let release_tail = 0.0;");
-    w.script("loud.rhai", LOUD);
+    let w = work(&test, "let release_tail = 0.0;");
+    w.dir.write("loud.rhai", LOUD);
     let run = w.spawn(&["play", "loud.rhai", "--record"]);
     std::thread::sleep(Duration::from_secs(2));
     run.signal(signal);
@@ -358,8 +173,8 @@ fn stopped_by(signal: &str) {
         "{}",
         out.describe()
     );
-    let (spec, rec) = read_wav(&w.path("output/realtime_recording.wav"));
-    assert_eq!((spec.channels, spec.sample_rate), (2, SR));
+    let (channels, rec) = read_wav(&w.path("output/realtime_recording.wav"));
+    assert_eq!(channels, 2);
     let frames = rec.len() / 2;
     let rec_secs = frames as f64 / SR as f64;
     assert!(
@@ -412,8 +227,8 @@ fn the_end_of_the_duration_stops_and_saves() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("duration-end", "let release_tail = 0.5;");
-    w.script("two.rhai", &format!("duration(2);\n{LOUD}"));
+    let w = work("duration-end", "let release_tail = 0.5;");
+    w.dir.write("two.rhai", &format!("duration(2);\n{LOUD}"));
     let out = w.run(&["two.rhai", "--record"], Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(0), "{}", out.describe());
     let (audio, _) = played(&out);
@@ -424,8 +239,8 @@ fn the_end_of_the_duration_stops_and_saves() {
     );
     let (printed, _) = recording_saved(&out);
     assert_eq!(printed, "output/realtime_recording.wav");
-    let (spec, rec) = read_wav(&w.path("output/realtime_recording.wav"));
-    assert_eq!((spec.channels, spec.sample_rate), (2, SR));
+    let (channels, rec) = read_wav(&w.path("output/realtime_recording.wav"));
+    assert_eq!(channels, 2);
     let frames = rec.len() / 2;
     let rec_secs = frames as f64 / SR as f64;
     assert!(
@@ -450,8 +265,9 @@ fn recordings_are_never_overwritten() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("naming", "let release_tail = 0.0;");
-    w.script("short.rhai", "duration(0.3);\nsine(330) * 0.2\n");
+    let w = work("naming", "let release_tail = 0.0;");
+    w.dir
+        .write("short.rhai", "duration(0.3);\nsine(330) * 0.2\n");
     for expected in [
         "output/realtime_recording.wav",
         "output/realtime_recording_2.wav",
@@ -483,8 +299,9 @@ fn recordings_are_never_overwritten() {
 /// offline into output/ instead, says where, and exits 0. Needs no server.
 #[test]
 fn no_device_falls_back_to_an_offline_render() {
-    let w = Work::new("no-device", "let release_tail = 0.0;");
-    w.script("nodev.rhai", "duration(0.5);\nsine(440) * 0.2\n");
+    let w = work("no-device", "let release_tail = 0.0;");
+    w.dir
+        .write("nodev.rhai", "duration(0.5);\nsine(440) * 0.2\n");
     let mut cmd = w.command(&["nodev.rhai"]);
     cmd.env("PULSE_SERVER", "unix:/nonexistent/socket");
     if has_sound_card() {
@@ -528,8 +345,8 @@ fn no_device_falls_back_to_an_offline_render() {
         .split(": ")
         .next()
         .unwrap_or_default();
-    let (spec, samples) = read_wav(&w.path(path));
-    assert_eq!((spec.channels, spec.sample_rate), (2, SR));
+    let (channels, samples) = read_wav(&w.path(path));
+    assert_eq!(channels, 2);
     assert_eq!(
         samples.len(),
         2 * SR as usize / 2,
@@ -553,7 +370,7 @@ fn devices_lists_outputs_and_midi() {
     if !audio_or_skip() {
         return;
     }
-    let w = Work::new("devices", "");
+    let w = work("devices", "");
     let out = w.run(&["devices"], Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(0), "{}", out.describe());
     let lines: Vec<&str> = out.stdout.lines().collect();

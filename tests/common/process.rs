@@ -139,13 +139,18 @@ impl Running {
 
     /// Sends SIGINT with kill(1); returns when it was sent (seconds since spawn).
     pub fn interrupt(&self) -> f64 {
+        self.signal("INT");
+        self.now()
+    }
+
+    /// Sends a signal by name (INT, TERM, HUP, KILL) with kill(1).
+    pub fn signal(&self, name: &str) {
         let ok = Command::new("kill")
-            .args(["-INT".to_string(), self.child.id().to_string()])
+            .args([format!("-{name}"), self.child.id().to_string()])
             .status()
             .expect("run kill")
             .success();
-        assert!(ok, "kill -INT {} failed", self.child.id());
-        self.now()
+        assert!(ok, "kill -{name} {} failed", self.child.id());
     }
 
     /// Resident memory of the process in bytes (VmRSS in /proc/PID/status).
@@ -247,16 +252,22 @@ impl Work {
         run
     }
 
-    /// Renders `script` offline over at least `frames` frames (same config): the left
-    /// channel.
-    pub fn offline_left(&self, script: &str, frames: usize) -> Vec<f32> {
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        Running::watch(self.command(args).spawn().expect("spawn waves"))
+    }
+
+    pub fn run(&self, args: &[&str], timeout: Duration) -> Outcome {
+        self.spawn(args).finish(timeout)
+    }
+
+    /// Renders `script` offline over at least `frames` frames (same config): interleaved
+    /// stereo. A little longer than needed, so the rounding of --duration cannot matter.
+    pub fn offline_render(&self, script: &str, frames: usize) -> Vec<f32> {
         let secs = format!("{:.6}", frames as f64 / SR as f64 + 0.05);
-        let out = Running::watch(
-            self.command(&["render", script, "--duration", &secs, "-o", "reference.wav"])
-                .spawn()
-                .expect("spawn waves render"),
-        )
-        .finish(Duration::from_secs(60));
+        let out = self.run(
+            &["render", script, "--duration", &secs, "-o", "reference.wav"],
+            Duration::from_secs(60),
+        );
         assert!(
             out.status.success(),
             "offline render failed\n{}",
@@ -264,13 +275,18 @@ impl Work {
         );
         let (channels, samples) = read_wav(&self.path("reference.wav"));
         assert_eq!(channels, 2, "reference render");
-        let left: Vec<f32> = samples.iter().step_by(2).copied().collect();
         assert!(
-            left.len() >= frames,
+            samples.len() >= frames * 2,
             "the offline render has {} frames, fewer than the {frames} asked for",
-            left.len()
+            samples.len() / 2
         );
-        left
+        samples
+    }
+
+    /// The left channel of `offline_render`.
+    pub fn offline_left(&self, script: &str, frames: usize) -> Vec<f32> {
+        let s = self.offline_render(script, frames);
+        s.iter().step_by(2).copied().collect()
     }
 }
 
