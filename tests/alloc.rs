@@ -102,7 +102,9 @@ let rim = pattern("x*4").play(|v| sample("samples/rim.wav").speed(v.freq / 261.6
         + sample("samples/rim.wav").looped() * 0.1;
 let fx = (drums + chords).reverb(0.3) + chords.reverb(0.2, 1.5) + mono_line.reverb(0.2, 1, 0.5)
        + rim.chorus(0.3, 0.5) + (drums * 2).comp(-12, 4) + chords.comp(-20, 2, 0.005, 0.2)
-       + mono_line.crush(6) + mono_line.delay(0.2, 0.4, 0.3);
+       + mono_line.crush(6) + mono_line.delay(0.2, 0.4, 0.3)
+       // An instrument without a gate (each note gets its own fades), one oscillator free.
+       + pattern("c3 [e3 g3] ~ c4").play(|v| saw(v.freq).free() * 0.5 + sine(v.freq, 0.25) * 0.1);
 // MIDI: every channel on 8 voices under a knob, and channel 2 under its own knob.
 let keys = midi_notes().voices(8).bend(12)
     .play(|v| saw(v.freq).lpf(cc(74).init(0.3).range(300, 3000), 0.8) * adsr(v.gate, 0.01, 0.1, 0.7, 0.2) * v.vel * 0.1)

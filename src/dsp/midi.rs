@@ -2,7 +2,7 @@
 //! sustain pedal and pitch bend) and `cc()` knobs smoothed from the controller table;
 //! audio thread.
 
-use super::voices::{Pending, Voices, key, mtof};
+use super::voices::{Pending, Voices, Window, key, mtof};
 use super::{BLOCK, Carry, Ctx, cc_slot};
 use crate::midi::Msg;
 
@@ -13,6 +13,9 @@ pub struct NotesSpec {
     pub channel: Option<u8>,
     /// Semitones at full pitch-bend.
     pub bend_range: f32,
+    /// The instrument never reads its gate: each note gets a window of its own (see
+    /// `voices::Window`), closing after its key is released.
+    pub note_window: bool,
 }
 
 /// A `cc(..)` knob: controller `num` on `channel` (or any), at `init` (0..1) until the
@@ -87,6 +90,8 @@ impl MidiNotes {
     /// messages at its frame.
     pub fn process(&mut self, ctx: &Ctx, spec: &NotesSpec, out: &mut [f32], lanes: usize) {
         let lanes = lanes.min(self.voices.len());
+        self.voices
+            .set_window(spec.note_window.then(|| Window::new(ctx.sample_rate)));
         let start = ctx.frame;
         let mut pos = 0usize;
         for &(offset, msg) in ctx.midi.iter() {
@@ -230,6 +235,7 @@ mod tests {
     const ALL: NotesSpec = NotesSpec {
         channel: None,
         bend_range: 2.0,
+        note_window: false,
     };
 
     /// Runs blocks; `events(block)` gives that block's messages. Returns outputs as
@@ -281,6 +287,39 @@ mod tests {
     }
 
     #[test]
+    fn a_note_of_an_instrument_without_gate_fades_in_and_closes_after_its_release() {
+        use super::super::voices::{NOTE_FADE_IN_SECS, NOTE_FADE_OUT_SECS, OUT_AMP};
+        let mut n = MidiNotes::new(2);
+        let spec = NotesSpec {
+            note_window: true,
+            ..ALL
+        };
+        let out = run(&mut n, &spec, 2, 20, |b| match b {
+            1 => vec![(10, on(69))],
+            5 => vec![(3, off(69))],
+            _ => vec![],
+        });
+        let amp = &out[OUT_AMP][0];
+        let (rise, fall) = (
+            (NOTE_FADE_IN_SECS * 48000.0) as usize,
+            (NOTE_FADE_OUT_SECS * 48000.0) as usize,
+        );
+        let (on_at, off_at) = (64 + 10, 5 * 64 + 3);
+        assert!(amp[..on_at].iter().all(|a| *a == 0.0), "silent before");
+        assert!(amp[on_at] > 0.0 && amp[on_at] < 0.05, "{}", amp[on_at]);
+        assert!((amp[on_at + rise / 2] - 0.5).abs() < 0.02);
+        assert_eq!(amp[on_at + rise], 1.0);
+        assert_eq!(amp[off_at - 1], 1.0, "held until the key is released");
+        assert!((amp[off_at + fall / 2] - 0.5).abs() < 0.02);
+        assert!(
+            amp[off_at + fall..].iter().all(|a| *a == 0.0),
+            "silent after"
+        );
+        // The idle voice never sounds.
+        assert!(out[OUT_AMP][1].iter().all(|a| *a == 0.0));
+    }
+
+    #[test]
     fn the_sustain_pedal_holds_releases_until_it_lifts() {
         let mut n = MidiNotes::new(2);
         let pedal = |v| Msg::Cc {
@@ -306,6 +345,7 @@ mod tests {
         let spec = NotesSpec {
             channel: None,
             bend_range: 12.0,
+            note_window: false,
         };
         let out = run(&mut n, &spec, 1, 4, |b| match b {
             0 => vec![(0, on(57))],
@@ -324,6 +364,7 @@ mod tests {
         let spec = NotesSpec {
             channel: Some(1),
             bend_range: 2.0,
+            note_window: false,
         };
         let out = run(&mut n, &spec, 8, 40, |b| {
             if b == 0 {

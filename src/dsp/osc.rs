@@ -191,6 +191,41 @@ fn run_phase(out: &mut [f32], lanes: usize, freq: &In, phase: &mut [f64], inv_sr
     }
 }
 
+/// Whether a `reset` input fires anywhere in this block.
+#[inline]
+fn fires(reset: &In) -> bool {
+    match reset.konst {
+        Some(v) => v > 0.0,
+        None => reset.data.iter().any(|&v| v > 0.0),
+    }
+}
+
+/// Restarts each lane at phase 0 on the frames where `reset` fires, rewriting its cycle
+/// positions from that frame on, so a note's oscillator starts at its phase on the note's
+/// own frame rather than at the block's start. Runs between `run_phase` and `shape`.
+fn restart(out: &mut [f32], lanes: usize, reset: &In, freq: &In, phase: &mut [f64], inv_sr: f64) {
+    let at = |x: &In, f: usize, l: usize| {
+        if x.lanes == 1 {
+            x.data[f]
+        } else {
+            x.data[f * lanes + l]
+        }
+    };
+    for f in 0..BLOCK {
+        for l in 0..lanes {
+            if at(reset, f, l) <= 0.0 {
+                continue;
+            }
+            let mut acc = 0.0f64;
+            for g in f..BLOCK {
+                out[g * lanes + l] = cycle_pos(acc);
+                acc += phase_inc(at(freq, g, l), inv_sr);
+            }
+            phase[l] = wrap(acc);
+        }
+    }
+}
+
 /// Second pass: replaces each cycle position `t` in `out` with `f(t, prep(a), b)`.
 ///
 /// `prep` turns an input into what the waveform needs per sample (for a frequency: the
@@ -316,14 +351,26 @@ impl Sine {
     }
 
     /// `freq` in Hz (negative runs backwards); `phase` is an offset in cycles added to the
-    /// running phase.
-    pub fn process(&mut self, ctx: &Ctx, freq: In, phase: In, out: &mut [f32], lanes: usize) {
+    /// running phase; `reset` restarts it (see `restart`).
+    pub fn process(
+        &mut self,
+        ctx: &Ctx,
+        freq: In,
+        phase: In,
+        reset: In,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
-        if let (Some(f), Some(off)) = (freq.konst, phase.konst) {
+        let fired = fires(&reset);
+        if let (Some(f), Some(off), false) = (freq.konst, phase.konst, fired) {
             self.process_const(phase_inc(f, inv_sr), off, out, lanes);
             return;
         }
         run_phase(out, lanes, &freq, &mut self.phase, inv_sr);
+        if fired {
+            restart(out, lanes, &reset, &freq, &mut self.phase, inv_sr);
+        }
         shape(
             out,
             lanes,
@@ -445,9 +492,12 @@ impl Saw {
         }
     }
 
-    pub fn process(&mut self, ctx: &Ctx, freq: In, out: &mut [f32], lanes: usize) {
+    pub fn process(&mut self, ctx: &Ctx, freq: In, reset: In, out: &mut [f32], lanes: usize) {
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
         run_phase(out, lanes, &freq, &mut self.phase, inv_sr);
+        if fires(&reset) {
+            restart(out, lanes, &reset, &freq, &mut self.phase, inv_sr);
+        }
         shape(
             out,
             lanes,
@@ -472,9 +522,20 @@ impl Pulse {
     }
 
     /// `width` is the high fraction of the cycle, clamped to `[0.01, 0.99]`.
-    pub fn process(&mut self, ctx: &Ctx, freq: In, width: In, out: &mut [f32], lanes: usize) {
+    pub fn process(
+        &mut self,
+        ctx: &Ctx,
+        freq: In,
+        width: In,
+        reset: In,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
         run_phase(out, lanes, &freq, &mut self.phase, inv_sr);
+        if fires(&reset) {
+            restart(out, lanes, &reset, &freq, &mut self.phase, inv_sr);
+        }
         shape(
             out,
             lanes,
@@ -509,9 +570,12 @@ impl Tri {
         }
     }
 
-    pub fn process(&mut self, ctx: &Ctx, freq: In, out: &mut [f32], lanes: usize) {
+    pub fn process(&mut self, ctx: &Ctx, freq: In, reset: In, out: &mut [f32], lanes: usize) {
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
         run_phase(out, lanes, &freq, &mut self.phase, inv_sr);
+        if fires(&reset) {
+            restart(out, lanes, &reset, &freq, &mut self.phase, inv_sr);
+        }
         shape(
             out,
             lanes,
@@ -579,7 +643,14 @@ mod tests {
         let mut osc = Sine::new(1);
         render(blocks, 1, |i, c, o| {
             let (fb, pb) = ([freq(i); BLOCK], [off; BLOCK]);
-            osc.process(c, In::constant(&fb, freq(i)), In::constant(&pb, off), o, 1);
+            osc.process(
+                c,
+                In::constant(&fb, freq(i)),
+                In::constant(&pb, off),
+                In::ZERO,
+                o,
+                1,
+            );
         })
     }
 
@@ -588,7 +659,7 @@ mod tests {
         let mut osc = Sine::new(1);
         render(blocks, 1, |i, c, o| {
             let (fb, pb) = ([freq(i); BLOCK], [off; BLOCK]);
-            osc.process(c, In::signal(&fb, 1), In::signal(&pb, 1), o, 1);
+            osc.process(c, In::signal(&fb, 1), In::signal(&pb, 1), In::ZERO, o, 1);
         })
     }
 
@@ -681,7 +752,7 @@ mod tests {
             } else {
                 In::constant(&fb, freq(i))
             };
-            osc.process(c, f, In::constant(&pb, 0.0), o, 1);
+            osc.process(c, f, In::constant(&pb, 0.0), In::ZERO, o, 1);
         });
         let d = max_diff(&mixed, &reference);
         assert!(d < 1e-5, "mixed paths off by {d}");
@@ -762,7 +833,7 @@ mod tests {
     fn saw_aliasing_below_fundamental_is_under_60db() {
         let mut saw = Saw::new(1);
         let fb = [F0; BLOCK];
-        let x = steady(|c, o| saw.process(c, In::constant(&fb, F0), o, 1));
+        let x = steady(|c, o| saw.process(c, In::constant(&fb, F0), In::ZERO, o, 1));
         let db = alias_level_db(&x, f64::from(F0));
         println!("saw alias level: {db:.1} dB");
         assert!(db < -60.0, "saw aliasing at {db:.1} dB");
@@ -780,7 +851,16 @@ mod tests {
     fn square_aliasing_below_fundamental_is_under_60db() {
         let mut sq = Pulse::new(1);
         let (fb, wb) = ([F0; BLOCK], [0.5; BLOCK]);
-        let x = steady(|c, o| sq.process(c, In::constant(&fb, F0), In::constant(&wb, 0.5), o, 1));
+        let x = steady(|c, o| {
+            sq.process(
+                c,
+                In::constant(&fb, F0),
+                In::constant(&wb, 0.5),
+                In::ZERO,
+                o,
+                1,
+            )
+        });
         let db = alias_level_db(&x, f64::from(F0));
         println!("square alias level: {db:.1} dB");
         assert!(db < -60.0, "square aliasing at {db:.1} dB");
@@ -804,7 +884,14 @@ mod tests {
             let mut p = Pulse::new(1);
             let (fb, wb) = ([441.0; BLOCK], [w; BLOCK]);
             let x = render(SECOND, 1, |_, c, o| {
-                p.process(c, In::constant(&fb, 441.0), In::signal(&wb, 1), o, 1)
+                p.process(
+                    c,
+                    In::constant(&fb, 441.0),
+                    In::signal(&wb, 1),
+                    In::ZERO,
+                    o,
+                    1,
+                )
             });
             let m = mean(&x);
             let want = 2.0 * f64::from(w) - 1.0;
@@ -814,7 +901,14 @@ mod tests {
         let mut p = Pulse::new(1);
         let (fb, wb) = ([441.0; BLOCK], [0.0; BLOCK]);
         let x = render(SECOND, 1, |_, c, o| {
-            p.process(c, In::constant(&fb, 441.0), In::constant(&wb, 0.0), o, 1)
+            p.process(
+                c,
+                In::constant(&fb, 441.0),
+                In::constant(&wb, 0.0),
+                In::ZERO,
+                o,
+                1,
+            )
         });
         assert!((mean(&x) + 0.98).abs() < 0.01);
     }
@@ -824,7 +918,7 @@ mod tests {
         let mut saw = Saw::new(1);
         let fb = [100.0; BLOCK];
         let x = render(20, 1, |_, c, o| {
-            saw.process(c, In::constant(&fb, 100.0), o, 1)
+            saw.process(c, In::constant(&fb, 100.0), In::ZERO, o, 1)
         });
         let rising = x.windows(2).filter(|w| w[1] > w[0]).count();
         assert!(rising > x.len() * 99 / 100);
@@ -838,7 +932,7 @@ mod tests {
 
         let mut tri = Tri::new(1);
         let x = render(75, 1, |_, c, o| {
-            tri.process(c, In::constant(&fb, 100.0), o, 1)
+            tri.process(c, In::constant(&fb, 100.0), In::ZERO, o, 1)
         });
         let want = naive(100.0, |p| (1.0 - 4.0 * (p - 0.5).abs()) as f32);
         // Only the few samples next to each corner are rounded; 75 blocks is 10 whole cycles.
@@ -855,13 +949,13 @@ mod tests {
         let f = |i: usize| In::signal(&freqs[i * BLOCK..(i + 1) * BLOCK], 1);
         [
             render(blocks, 1, |i, c, o| {
-                s.process(c, f(i), In::signal(&off, 1), o, 1)
+                s.process(c, f(i), In::signal(&off, 1), In::ZERO, o, 1)
             }),
-            render(blocks, 1, |i, c, o| w.process(c, f(i), o, 1)),
+            render(blocks, 1, |i, c, o| w.process(c, f(i), In::ZERO, o, 1)),
             render(blocks, 1, |i, c, o| {
-                p.process(c, f(i), In::constant(&wb, width), o, 1)
+                p.process(c, f(i), In::constant(&wb, width), In::ZERO, o, 1)
             }),
-            render(blocks, 1, |i, c, o| t.process(c, f(i), o, 1)),
+            render(blocks, 1, |i, c, o| t.process(c, f(i), In::ZERO, o, 1)),
         ]
     }
 
@@ -921,19 +1015,19 @@ mod tests {
         let makers: [(&str, Maker); 4] = [
             ("sine", |n| {
                 let mut o = Sine::new(n);
-                Box::new(move |c, f, _, ph, out, l| o.process(c, f, ph, out, l))
+                Box::new(move |c, f, _, ph, out, l| o.process(c, f, ph, In::ZERO, out, l))
             }),
             ("saw", |n| {
                 let mut o = Saw::new(n);
-                Box::new(move |c, f, _, _, out, l| o.process(c, f, out, l))
+                Box::new(move |c, f, _, _, out, l| o.process(c, f, In::ZERO, out, l))
             }),
             ("pulse", |n| {
                 let mut o = Pulse::new(n);
-                Box::new(move |c, f, w, _, out, l| o.process(c, f, w, out, l))
+                Box::new(move |c, f, w, _, out, l| o.process(c, f, w, In::ZERO, out, l))
             }),
             ("tri", |n| {
                 let mut o = Tri::new(n);
-                Box::new(move |c, f, _, _, out, l| o.process(c, f, out, l))
+                Box::new(move |c, f, _, _, out, l| o.process(c, f, In::ZERO, out, l))
             }),
         ];
         for (name, make) in makers {
@@ -972,6 +1066,7 @@ mod tests {
                 c,
                 In::constant(&cb, 440.0),
                 In::constant(&zb, 0.0),
+                In::ZERO,
                 o,
                 LANES,
             )

@@ -6,7 +6,7 @@
 //! has run, and a sequencer built by a hot reload is in time from its first block.
 
 use super::monitor::MonitorTable;
-use super::voices::{NO_KEY, Pending, Voices, mtof};
+use super::voices::{NO_KEY, Pending, Voices, Window, mtof};
 use super::{BLOCK, Carry, Ctx};
 use std::sync::Arc;
 
@@ -37,6 +37,9 @@ pub struct Score {
     pub legato: f64,
     /// Fade a stolen voice before its new note (instruments); off for stepped control lines.
     pub steal_fade: bool,
+    /// The instrument never reads its gate: each note gets a window of its own (see
+    /// `voices::Window`), so it lasts as long as the pattern says.
+    pub note_window: bool,
 }
 
 impl Score {
@@ -117,6 +120,8 @@ impl Seq {
     /// Writes `OUTPUTS` outputs of `lanes` lanes each into `out`.
     pub fn process(&mut self, ctx: &Ctx, score: &Score, out: &mut [f32], lanes: usize) {
         let lanes = lanes.min(self.voices.len());
+        self.voices
+            .set_window(score.note_window.then(|| Window::new(ctx.sample_rate)));
         let cycle_frames = (score.cycle_beats * ctx.frames_per_beat).max(1.0);
         let start = ctx.frame;
         let end = start + BLOCK as u64;
@@ -239,6 +244,7 @@ mod tests {
             cycle_beats: 4.0,
             legato,
             steal_fade: true,
+            note_window: false,
         }
     }
 

@@ -28,6 +28,12 @@ pub fn mtof(note: f32) -> f32 {
 /// How long a stolen voice takes to fade out before its new note starts.
 pub const STEAL_FADE_SECS: f32 = 0.003;
 
+/// The fades that give a note its length when the instrument does not shape itself (it
+/// never reads `v.gate`): in at the note's start, out by the note's end (a pattern's note,
+/// whose length is known) or after its key is released (a held MIDI note).
+pub const NOTE_FADE_IN_SECS: f32 = 0.002;
+pub const NOTE_FADE_OUT_SECS: f32 = 0.005;
+
 /// A note waiting for its voice to finish fading.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Pending {
@@ -55,6 +61,12 @@ pub(crate) struct Lane {
     fade_start: u64,
     fade_end: u64,
     fade_from: f32,
+    /// The note's own window (for instruments that do not read the gate) rises from here:
+    /// a note that follows one still fading out on this voice starts where that one is.
+    rise_from: f32,
+    /// The note is held until its key is released, so its window closes after the release
+    /// rather than before its end.
+    held: bool,
     pending: Option<Pending>,
 }
 
@@ -70,13 +82,38 @@ impl Default for Lane {
             fade_start: 0,
             fade_end: 0,
             fade_from: 1.0,
+            rise_from: 0.0,
+            held: false,
             pending: None,
         }
     }
 }
 
+/// Fade lengths in frames of a note window; `None` when the instrument shapes its notes
+/// itself (it reads the gate), and then a voice sounds at full level from its first note.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Window {
+    pub rise: u64,
+    pub fall: u64,
+}
+
+impl Window {
+    pub fn new(sample_rate: f32) -> Self {
+        Window {
+            rise: ((NOTE_FADE_IN_SECS * sample_rate) as u64).max(1),
+            fall: ((NOTE_FADE_OUT_SECS * sample_rate) as u64).max(1),
+        }
+    }
+}
+
 impl Lane {
-    fn start(&mut self, p: Pending) {
+    fn start(&mut self, p: Pending, window: Option<Window>) {
+        // A stolen voice has faded to silence already; a free one may still be closing.
+        self.rise_from = match window {
+            Some(w) if self.on != u64::MAX && self.pending.is_none() => self.window(p.on, w),
+            _ => 0.0,
+        };
+        self.held = p.gate_frames == u64::MAX;
         self.on = p.on;
         self.gate_end = p.on.saturating_add(p.gate_frames);
         self.freq = p.freq;
@@ -86,7 +123,53 @@ impl Lane {
         self.pending = None;
     }
 
-    fn level(&self, t: u64) -> f32 {
+    /// The note window at frame `t`: rising over `w.rise` from the note's start, falling
+    /// over `w.fall` to reach 0 at the gate's end (or starting there for a held note).
+    fn window(&self, t: u64, w: Window) -> f32 {
+        if self.on == u64::MAX || t < self.on {
+            return 0.0;
+        }
+        // The note's first frame already sounds, so an onset is on its own frame.
+        let up = (t - self.on + 1) as f32 / w.rise as f32;
+        let rise = self.rise_from + (1.0 - self.rise_from) * up.min(1.0);
+        let end = if self.held {
+            self.gate_end.saturating_add(w.fall)
+        } else {
+            self.gate_end
+        };
+        let fall = end.saturating_sub(t) as f32 / w.fall as f32;
+        rise.min(fall).clamp(0.0, 1.0)
+    }
+
+    /// Frames `t0..t1` hold a ramp of the note window (or cross where it ends).
+    fn window_moves(&self, t0: u64, t1: u64, w: Window) -> bool {
+        if self.on == u64::MAX {
+            return false;
+        }
+        let end = if self.held {
+            self.gate_end.saturating_add(w.fall)
+        } else {
+            self.gate_end
+        };
+        let overlaps = |a: u64, b: u64| a < t1 && b > t0;
+        overlaps(self.on, self.on.saturating_add(w.rise))
+            || overlaps(end.saturating_sub(w.fall), end.saturating_add(1))
+    }
+
+    /// The voice's level at `t`: its note window (when the instrument does not shape
+    /// itself) times the fade of a steal; 0 before its first note.
+    fn level(&self, t: u64, window: Option<Window>) -> f32 {
+        if self.on == u64::MAX && self.pending.is_none() {
+            return 0.0;
+        }
+        let steal = self.steal_level(t);
+        match window {
+            Some(w) if steal > 0.0 => steal * self.window(t, w),
+            _ => steal,
+        }
+    }
+
+    fn steal_level(&self, t: u64) -> f32 {
         if t >= self.fade_end {
             // A voice whose fade ended is silent until its next note starts.
             if self.pending.is_some() { 0.0 } else { 1.0 }
@@ -105,6 +188,8 @@ pub struct Voices {
     /// The lane's outputs already hold its unchanging values for a whole block, so a quiet
     /// block needs no writes. Not carried by a reload: the new graph's buffers are fresh.
     written: Vec<bool>,
+    /// The note window of an instrument that does not read the gate (see `Window`).
+    window: Option<Window>,
 }
 
 impl Voices {
@@ -112,7 +197,13 @@ impl Voices {
         Voices {
             lanes: vec![Lane::default(); lanes.max(1)],
             written: vec![false; lanes.max(1)],
+            window: None,
         }
+    }
+
+    /// Sets whether notes get a window of their own (the instrument ignores the gate).
+    pub fn set_window(&mut self, window: Option<Window>) {
+        self.window = window;
     }
 
     pub fn len(&self) -> usize {
@@ -175,6 +266,7 @@ impl Voices {
             l.pending.is_some()
                 || l.fade_end > t0
                 || (l.on != u64::MAX && (within(l.on) || within(l.gate_end)))
+                || self.window.is_some_and(|w| l.window_moves(t0, t1, w))
         })
     }
 
@@ -202,19 +294,20 @@ impl Voices {
                 }
             }
         }
+        let window = self.window;
         if let Some((l, _)) = free {
-            self.lanes[l].start(p);
+            self.lanes[l].start(p, window);
             return;
         }
         let Some((l, _)) = oldest else { return };
         let lane = &mut self.lanes[l];
         if !fade_steals {
-            lane.start(p);
+            lane.start(p, window);
             return;
         }
         let fade = ((STEAL_FADE_SECS * sample_rate) as u64).max(1);
         if lane.pending.is_none() {
-            lane.fade_from = lane.level(t);
+            lane.fade_from = lane.level(t, window);
             lane.fade_start = t;
             lane.fade_end = t + fade;
             lane.gate_end = lane.gate_end.min(t);
@@ -232,9 +325,11 @@ impl Voices {
         }
         let n = BLOCK * lanes;
         let (t0, t1) = (start + from as u64, start + to as u64);
+        let window = self.window;
         for (l, lane) in self.lanes[..lanes].iter_mut().enumerate() {
             let changes = lane.pending.is_some_and(|p| p.on < t1)
-                || (lane.fade_end > t0 && lane.fade_start < t1);
+                || (lane.fade_end > t0 && lane.fade_start < t1)
+                || window.is_some_and(|w| lane.window_moves(t0, t1, w));
             let edge = |t: u64| t >= t0 && t < t1;
             let gate_edge = lane.on != u64::MAX && (edge(lane.on) || edge(lane.gate_end));
             let still = !(changes || gate_edge);
@@ -244,14 +339,14 @@ impl Voices {
             self.written[l] = still && from == 0 && to == BLOCK;
             // Usually the voice holds still for the whole span but for its gate ending and
             // its trigger frame; only a note starting or a fade needs work per frame.
-            let still_level = lane.level(t0);
+            let still_level = lane.level(t0, window);
             for f in from..to {
                 let t = start + f as u64;
                 if changes
                     && let Some(p) = lane.pending
                     && t >= p.on
                 {
-                    lane.start(p);
+                    lane.start(p, window);
                 }
                 let i = f * lanes + l;
                 let gated = lane.on != u64::MAX && t >= lane.on && t < lane.gate_end;
@@ -260,7 +355,11 @@ impl Voices {
                 out[OUT_VEL * n + i] = lane.vel;
                 out[OUT_NOTE * n + i] = lane.note;
                 out[OUT_TRIG * n + i] = if t == lane.on { 1.0 } else { 0.0 };
-                out[OUT_AMP * n + i] = if changes { lane.level(t) } else { still_level };
+                out[OUT_AMP * n + i] = if changes {
+                    lane.level(t, window)
+                } else {
+                    still_level
+                };
             }
         }
     }

@@ -129,6 +129,8 @@ pub struct CompiledGraph {
     pub params: HashMap<(u32, u32), ParamSlot>,
     ramps: [Option<Ramp>; MAX_RAMPS],
     sleep: Vec<Sleep>,
+    /// Blocks for which an instrument was skipped, summed over instruments.
+    slept: u64,
     bufs: Vec<Vec<f32>>,
     ops: Vec<Op>,
     /// (source, buffer of the feedback node): copied after each block so the loop reads
@@ -349,6 +351,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         params,
         ramps: [None; MAX_RAMPS],
         sleep: vec![Sleep::default(); groups as usize],
+        slept: 0,
         bufs,
         ops,
         feedback,
@@ -580,6 +583,7 @@ impl CompiledGraph {
                     s.quiet = s.quiet_now;
                     s.quiet_now = true;
                     s.asleep = s.quiet && !busy;
+                    self.slept += u64::from(s.asleep);
                 }
                 (Role::Closer(g), _) => {
                     let silent = out.iter().all(|v| v.abs() < SILENT);
@@ -662,6 +666,12 @@ impl CompiledGraph {
         carried
     }
 
+    /// Blocks for which a resting instrument was skipped, summed over instruments: the work
+    /// sleeping saved.
+    pub fn slept_blocks(&self) -> u64 {
+        self.slept
+    }
+
     /// Number of DSP operations per block (for stats and tests).
     pub fn len(&self) -> usize {
         self.ops.len()
@@ -699,10 +709,10 @@ fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
         *slot = input(bufs, r);
     }
     match &mut op.dsp {
-        Dsp::Sine(s) => s.process(ctx, i[0], i[1], out, lanes),
-        Dsp::Saw(s) => s.process(ctx, i[0], out, lanes),
-        Dsp::Pulse(s) => s.process(ctx, i[0], i[1], out, lanes),
-        Dsp::Tri(s) => s.process(ctx, i[0], out, lanes),
+        Dsp::Sine(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Saw(s) => s.process(ctx, i[0], i[1], out, lanes),
+        Dsp::Pulse(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
+        Dsp::Tri(s) => s.process(ctx, i[0], i[1], out, lanes),
         Dsp::White(s) => s.process(out, lanes),
         Dsp::Pink(s) => s.process(out, lanes),
         Dsp::Line(s) => s.process(ctx, i[0], i[1], i[2], i[3], out, lanes),

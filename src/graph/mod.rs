@@ -195,6 +195,15 @@ impl NodeKind {
         }
     }
 
+    /// Oscillators take a last input, `reset`: a trigger that restarts them at their phase
+    /// (each note, inside an instrument).
+    pub fn is_oscillator(&self) -> bool {
+        matches!(
+            self,
+            NodeKind::Sine | NodeKind::Saw | NodeKind::Square | NodeKind::Pulse | NodeKind::Tri
+        )
+    }
+
     /// Number of output channels.
     pub fn outputs(&self) -> usize {
         match self {

@@ -114,6 +114,14 @@ pub const FUNCTIONS: &[FnDef] = &[
     ),
     def!(
         "sources",
+        "free",
+        ["x"],
+        "keeps an oscillator inside an instrument free-running instead of starting at its phase on each note (analog-style drift between notes)",
+        "pattern(\"c3 e3\").play(|v| saw(v.freq).free() * perc(v.gate, 0.01, 0.3))",
+        Some(|b, _, a| free(b, &a[0]))
+    ),
+    def!(
+        "sources",
         "noise",
         [],
         "white noise, ±1, seeded from the node's key (renders repeat)",
@@ -1040,8 +1048,55 @@ pub(crate) fn src(
     kind: NodeKind,
     params: &[(&Dynamic, &str)],
 ) -> Result<Dynamic, String> {
-    let ins = inputs(b, params)?;
+    let mut ins = inputs(b, params)?;
+    if kind.is_oscillator() {
+        // Inside an instrument an oscillator starts at its phase on each note, as a synth
+        // started per note does; `.free()` unties it.
+        ins.push(b.voice_trig.map_or(Input::Const(0.0), Input::Port));
+    }
     Ok(Dynamic::from(b.source(kind, &ins, p)?))
+}
+
+/// `x.free()`: unties an oscillator from its instrument's notes.
+fn free(b: &mut Builder, x: &Dynamic) -> Result<Dynamic, String> {
+    let s = sig(x, "free")?;
+    let n = s.ch[0].node as usize;
+    if s.stereo || !b.nodes[n].kind.is_oscillator() {
+        return Err(
+            "call it on an oscillator (sine, saw, square, pulse, tri), e.g. saw(v.freq).free()"
+                .into(),
+        );
+    }
+    if let Some(reset) = b.nodes[n].inputs.last_mut() {
+        *reset = Input::Const(0.0);
+    }
+    // Untied from the notes it needs a copy per voice only when its other inputs differ per
+    // voice, unless something already reads it at its current width.
+    let read = b.nodes.iter().any(|m| {
+        m.inputs
+            .iter()
+            .any(|i| matches!(i, Input::Port(p) if p.node as usize == n))
+    });
+    if !read {
+        let lanes = b.nodes[n]
+            .inputs
+            .iter()
+            .map(|i| match i {
+                Input::Port(p) => b.nodes[p.node as usize].lanes,
+                Input::Const(_) => 1,
+            })
+            .max()
+            .unwrap_or(1);
+        b.nodes[n].lanes = lanes;
+    }
+    let lanes = b.nodes[n].lanes;
+    Ok(Dynamic::from(Sig::mono(
+        PortRef {
+            node: n as u32,
+            out: 0,
+        },
+        lanes,
+    )))
 }
 
 pub(crate) fn process(
@@ -1531,7 +1586,23 @@ pub fn reference_markdown() -> String {
          `v.count` is n.\n\
          \nInside `pattern(..).play(|v| ...)`, `v.freq` (Hz), `v.gate` (1 while the note is held), \
          `v.vel` (0..1) and `v.note` (MIDI number) are signals with one lane per voice; `x` steps \
-         play at c4 (note 60). `p` stands for a pattern.\n",
+         play at c4 (note 60). `p` stands for a pattern.\n\
+         \n## How a voice lives and ends\n\n\
+         An instrument `|v| ...` is built once; each voice of `.voices(n)` plays a copy of it.\n\n\
+         - A voice that has never had a note is silent. So is a voice whose note is over and \
+         whose sound has ended; an instrument whose voices are all silent is skipped until its \
+         next note, so it costs no CPU.\n\
+         - A voice sounds from its note's start until its note's end plus its release.\n\
+         - An instrument that reads `v.gate` (directly or through `adsr(v.gate, ..)` / \
+         `perc(v.gate, ..)`) shapes its own notes: its envelope decides the release.\n\
+         - An instrument that never reads `v.gate` is faded in over 2 ms at the note's start \
+         and out over the 5 ms before its end (for a MIDI note: the 5 ms after its key is \
+         released), so every note lasts as long as the pattern says. `.legato(x)` scales that \
+         length.\n\
+         - Oscillators (`sine`, `saw`, `square`, `pulse`, `tri`), `line` and `sample` inside an \
+         instrument start again at each note, oscillators at their phase (0 unless one is \
+         given). `.free()` on an oscillator keeps it running freely across notes instead.\n\
+         - With every voice busy, a new note takes the oldest voice after a 3 ms fade.\n",
     );
     s
 }

@@ -42,6 +42,7 @@ fn notes(channel: Option<u8>) -> MidiNotes {
         spec: NotesSpec {
             channel,
             bend_range: DEFAULT_BEND,
+            note_window: false,
         },
         voices: DEFAULT_VOICES,
     }

@@ -55,6 +55,7 @@ impl Pat {
             cycle_beats: self.cycle_beats,
             legato: self.legato,
             steal_fade,
+            note_window: false,
         }
     }
 }
@@ -266,6 +267,7 @@ pub(crate) fn play(
         )
     };
     let (voice, node) = voice;
+    let first = b.borrow().nodes.len();
     let result = call_instrument(ctx, imports, &f, voice);
     {
         let mut bb = b.borrow_mut();
@@ -287,6 +289,18 @@ pub(crate) fn play(
     };
     let amp = Input::Port(port(node, seq::OUT_AMP));
     let mut bb = b.borrow_mut();
+    // An instrument that never reads its gate cannot end its notes: the voices give each
+    // note a window of its own instead.
+    let gate = port(node, seq::OUT_GATE);
+    let reads_gate = s.channels().contains(&gate)
+        || bb.nodes[first..]
+            .iter()
+            .any(|n| n.inputs.contains(&Input::Port(gate)));
+    match &mut bb.nodes[node as usize].kind {
+        NodeKind::Seq(score) => Arc::make_mut(score).note_window = !reads_gate,
+        NodeKind::MidiNotes(spec) => spec.note_window = !reads_gate,
+        _ => {}
+    }
     let mut ch = s.ch;
     for (i, c) in s.channels().iter().enumerate() {
         let m = bb
