@@ -551,6 +551,48 @@ macro_rules! carry_phase {
 }
 carry_phase!(Saw, Pulse, Tri);
 
+crate::node_inputs! {
+    /// Frequency in Hz and a phase offset in cycles.
+    pub struct SineIn { freq, phase }
+}
+
+crate::node_inputs! {
+    pub struct FreqIn { freq }
+}
+
+crate::node_inputs! {
+    /// Frequency in Hz and the part of each cycle that is high (0..1).
+    pub struct PulseIn { freq, width }
+}
+
+impl super::Node for Sine {
+    type Inputs<'a> = SineIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: SineIn, out: &mut [f32], lanes: usize) {
+        Sine::process(self, ctx, ins.freq, ins.phase, out, lanes)
+    }
+}
+
+impl super::Node for Saw {
+    type Inputs<'a> = FreqIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: FreqIn, out: &mut [f32], lanes: usize) {
+        Saw::process(self, ctx, ins.freq, out, lanes)
+    }
+}
+
+impl super::Node for Pulse {
+    type Inputs<'a> = PulseIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: PulseIn, out: &mut [f32], lanes: usize) {
+        Pulse::process(self, ctx, ins.freq, ins.width, out, lanes)
+    }
+}
+
+impl super::Node for Tri {
+    type Inputs<'a> = FreqIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: FreqIn, out: &mut [f32], lanes: usize) {
+        Tri::process(self, ctx, ins.freq, out, lanes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

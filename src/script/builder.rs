@@ -105,7 +105,7 @@ impl Builder {
         // Inside a poly instrument only nodes that differ per voice even with equal inputs
         // (noise, the voice index) need a copy per voice; the rest follow their inputs, so a
         // shared LFO or gate runs once, not once per voice, and sounds the same.
-        let per_voice = matches!(kind, NodeKind::Noise | NodeKind::Pink | NodeKind::LaneIndex);
+        let per_voice = kind.per_voice();
         if kind == NodeKind::LaneSum {
             // The voice mixdown is one lane wide whatever its input.
             return self.push(kind, inputs, 1, pos);
