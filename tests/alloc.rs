@@ -276,7 +276,7 @@ fn process_never_allocates_or_frees() {
     );
 
     let sample_rate = 48_000.0f32;
-    let g = graph::compile(&c.spec, sample_rate);
+    let g = graph::compile(&c.spec, sample_rate).0;
     let mut r = Renderer::new(g, sample_rate, 0.8);
     let chunks = [1usize, 17, 64, 333, 4096, 2, 63, 65, 1000];
     let mut buf = vec![0.0f32; 2 * 4096];
@@ -309,7 +309,7 @@ fn process_never_allocates_or_frees() {
 
     // The device callback's path: MIDI from midir's ring, placed by arrival time.
     let mut cb = Callback::new(
-        Renderer::new(graph::compile(&c.spec, sample_rate), sample_rate, 0.8),
+        Renderer::new(graph::compile(&c.spec, sample_rate).0, sample_rate, 0.8),
         None,
         None,
         Arc::new(PlayStats::default()),

@@ -170,7 +170,7 @@ fn check_diagnostic(d: &Diagnostic, src: &str) -> Result<(), String> {
 fn check_script(src: &str, root: &Path) -> Result<bool, String> {
     match compile_source(src, "fuzz.rhai", root, SR) {
         Ok(c) => {
-            let g = graph::compile(&c.spec, SR as f32);
+            let g = graph::compile(&c.spec, SR as f32).0;
             let mut r = Renderer::new(g, SR as f32, 1.0);
             let mut buf = vec![0.0f32; BLOCK * 2];
             for _ in 0..BLOCKS {

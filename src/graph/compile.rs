@@ -1,5 +1,7 @@
-//! Compilation of a `GraphSpec` into a `CompiledGraph`: built on the control thread,
-//! processed block by block on the audio thread.
+//! Compilation of a `GraphSpec` into a `RuntimeGraph` and its `GraphMeta`: both built on
+//! the control thread. The runtime graph (ops, buffers, ramps) is processed block by block
+//! on the audio thread; the metadata (keys, parameter slots, track names, monitor names)
+//! stays with the control thread.
 
 use super::nodes::{Build, Dsp};
 use super::{GraphSpec, Input, NodeKind, PortRef};
@@ -64,10 +66,9 @@ struct Ramp {
 /// Parameter glides that can run at once; more start without a glide.
 const MAX_RAMPS: usize = 64;
 
-/// A graph ready to run: nodes in dependency order, every buffer allocated up front.
-pub struct CompiledGraph {
-    /// Numbers of the script by (node, input) of the spec, for parameter-only edits.
-    pub params: HashMap<(u32, u32), ParamSlot>,
+/// A graph ready to run: nodes in dependency order, every buffer allocated up front. This
+/// is all the audio thread gets.
+pub struct RuntimeGraph {
     ramps: [Option<Ramp>; MAX_RAMPS],
     sleep: Vec<Sleep>,
     bufs: Vec<Vec<f32>>,
@@ -78,7 +79,6 @@ pub struct CompiledGraph {
     out: [InRef; 2],
     /// Named stems, left and right.
     tracks: Vec<[InRef; 2]>,
-    pub track_names: Vec<String>,
     /// The stem slot each track is rendered into (`record::stems`); the track's own index
     /// unless a live recording assigned others.
     pub track_slots: Vec<u8>,
@@ -86,8 +86,20 @@ pub struct CompiledGraph {
     /// Follows an external MIDI clock (`tempo("midi")`).
     pub follow_clock: bool,
     pub duration: Option<f64>,
+    /// Where the monitors publish what they measure (the control thread reads it through
+    /// `GraphMeta::monitors`).
+    monitors: Arc<MonitorTable>,
+}
+
+/// What the control thread keeps about a graph it sent: how to address its nodes and
+/// numbers, and the names of its stems and monitors.
+pub struct GraphMeta {
+    /// Numbers of the script by (node, input) of the spec, for parameter-only edits.
+    pub params: HashMap<(u32, u32), ParamSlot>,
     /// Stable key of each op, in processing order.
     pub keys: Vec<String>,
+    /// Names of the stems (`.track("name")`), in track order.
+    pub track_names: Vec<String>,
     /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
     pub monitors: Arc<MonitorTable>,
 }
@@ -97,7 +109,7 @@ fn seed_of(key: &str) -> u64 {
 }
 
 /// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.
-pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
+pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) {
     let order = schedule(spec);
     let statics = fold_statics(spec, &order);
     let mut roles: HashMap<usize, Role> = HashMap::new();
@@ -246,8 +258,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         .iter()
         .map(|(_, ins)| ins.map(|o| in_ref(&mut bufs, &o)))
         .collect();
-    CompiledGraph {
-        params,
+    let graph = RuntimeGraph {
         ramps: [None; MAX_RAMPS],
         sleep: vec![Sleep::default(); groups as usize],
         bufs,
@@ -255,16 +266,21 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         feedback,
         out,
         tracks,
-        track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
         track_slots: (0..spec.tracks.len())
             .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
             .collect(),
         tempo_bpm: spec.tempo_bpm,
         follow_clock: spec.follow_clock,
         duration: spec.duration,
+        monitors: monitors.clone(),
+    };
+    let meta = GraphMeta {
+        params,
         keys,
+        track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
         monitors,
-    }
+    };
+    (graph, meta)
 }
 
 /// Per-lane values of the nodes that never change: pure arithmetic on constants and on the
@@ -373,7 +389,7 @@ fn schedule(spec: &GraphSpec) -> Vec<usize> {
     order
 }
 
-impl CompiledGraph {
+impl RuntimeGraph {
     /// Starts gliding a parameter to `value` over `frames` (audio thread, no allocation).
     pub fn set_param(&mut self, slot: ParamSlot, value: f32, frames: u32) {
         let Some(r) = self
@@ -492,6 +508,37 @@ impl CompiledGraph {
         ))
     }
 
+    /// Copies running state from `old` along `plan`; returns how many nodes carried.
+    /// Audio thread: only copies into existing buffers.
+    pub fn carry_from(&mut self, old: &RuntimeGraph, plan: &[(u32, u32)]) -> usize {
+        let mut carried = 0;
+        for &(j, i) in plan {
+            let (Some(new), Some(old)) = (self.ops.get_mut(j as usize), old.ops.get(i as usize))
+            else {
+                continue;
+            };
+            let ok = new.dsp.carry_from(&old.dsp);
+            carried += usize::from(ok);
+        }
+        carried
+    }
+
+    /// Named stems the graph renders.
+    pub fn track_count(&self) -> usize {
+        self.tracks.len()
+    }
+
+    /// Number of DSP operations per block (for stats and tests).
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+impl GraphMeta {
     /// Which running nodes each node of this graph takes its state from: pairs of (op here,
     /// op in the graph with `old_keys`), matched by stable key. Computed on the control thread.
     pub fn carry_plan(&self, old_keys: &[String]) -> Vec<(u32, u32)> {
@@ -505,30 +552,6 @@ impl CompiledGraph {
             .enumerate()
             .filter_map(|(j, k)| old.get(k.as_str()).map(|&i| (j as u32, i as u32)))
             .collect()
-    }
-
-    /// Copies running state from `old` along `plan`; returns how many nodes carried.
-    /// Audio thread: only copies into existing buffers.
-    pub fn carry_from(&mut self, old: &CompiledGraph, plan: &[(u32, u32)]) -> usize {
-        let mut carried = 0;
-        for &(j, i) in plan {
-            let (Some(new), Some(old)) = (self.ops.get_mut(j as usize), old.ops.get(i as usize))
-            else {
-                continue;
-            };
-            let ok = new.dsp.carry_from(&old.dsp);
-            carried += usize::from(ok);
-        }
-        carried
-    }
-
-    /// Number of DSP operations per block (for stats and tests).
-    pub fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
     }
 }
 

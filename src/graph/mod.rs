@@ -10,7 +10,7 @@ mod nodes;
 mod sleep;
 mod validate;
 
-pub use compile::{CompiledGraph, ParamSlot, compile};
+pub use compile::{GraphMeta, ParamSlot, RuntimeGraph, compile};
 pub use keys::{assign_keys, fnv1a};
 pub use nodes::{Build, MAX_MODULATED_DELAY_SECS, NodeKind};
 pub use validate::{GraphError, MAX_NODES, validate};
