@@ -209,7 +209,7 @@ fn process_never_allocates_or_frees() {
     // Everything that may allocate happens first, unarmed.
     let c = compile_source(SCRIPT, "alloc.rhai", Path::new("scripts"), 48_000.0)
         .unwrap_or_else(|d| panic!("{}", d.render(Some(SCRIPT))));
-    let missing: Vec<&str> = dsl::FUNCTIONS
+    let missing: Vec<&str> = dsl::functions()
         .iter()
         .map(|f| f.name)
         .filter(|name| !SCRIPT.contains(&format!("{name}(")))

@@ -3,7 +3,7 @@
 //! unchanged); control thread only.
 
 use super::builder::{Builder, Sig};
-use super::dsl::{call_pos, err_at};
+use super::dsl::args::{call_pos, err_at};
 use super::sequencing::{Pat, control};
 use crate::dsp::monitor::Shows;
 use crate::dsp::seq;

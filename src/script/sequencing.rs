@@ -3,7 +3,7 @@
 //! control thread.
 
 use super::builder::{Arg, Builder, NoteSigs, Sig, Voice};
-use super::dsl::{arg, call_pos, err_at, mono_input, number, type_name};
+use super::dsl::args::{arg, call_pos, err_at, mono_input, number, type_name};
 use super::resolver::Imports;
 use super::resolver::confine;
 use super::samples::load_wav;
