@@ -116,6 +116,7 @@ pub fn compile_source_with(
             imports.clone(),
             file_arc.clone(),
         );
+        monitor::register(&mut engine, builder.clone(), file_arc.clone());
         midi::register(
             &mut engine,
             builder.clone(),

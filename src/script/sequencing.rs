@@ -574,7 +574,6 @@ pub fn register(
             },
         );
     }
-    super::monitor::register(engine, builder.clone(), file.clone());
     {
         let b = builder.clone();
         engine.register_fn(
