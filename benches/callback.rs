@@ -18,7 +18,7 @@ const SECONDS: usize = 60;
 /// Mean and worst callback time as a share of the buffer's duration.
 fn run(record: bool) -> (f64, f64, usize) {
     let c = compile_file(Path::new("scripts/bench/w2.rhai"), SR as f64).expect("w2 compiles");
-    let renderer = Renderer::new(graph::compile(&c.spec, SR as f32), SR as f32, 0.8);
+    let renderer = Renderer::new(graph::compile(&c.spec, SR as f32).0, SR as f32, 0.8);
     let stats = Arc::new(PlayStats::default());
     let (tap, handle) = if record {
         let (t, s) = recorder(2 * SR as usize, 2);

@@ -47,8 +47,8 @@ fn main() {
     let file = dir.join("live.rhai");
     std::fs::write(&file, script(1)).unwrap();
     let c = compile_file(&file, SR as f64).unwrap();
-    let g = graph::compile(&c.spec, SR);
-    let mut keys = g.keys.clone();
+    let (g, meta) = graph::compile(&c.spec, SR);
+    let mut keys = meta.keys;
     let mut renderer = Renderer::new(g, SR, 0.8);
     let (mut control, ends) = commands::channel();
     renderer.attach(ends);
@@ -58,10 +58,10 @@ fn main() {
     let mut reload = |v: usize, keys: &mut Vec<String>, compile_ms: &mut Vec<f64>| {
         let t = Instant::now();
         let c = compile_file(&file, SR as f64).unwrap();
-        let g = graph::compile(&c.spec, SR);
+        let (g, meta) = graph::compile(&c.spec, SR);
         compile_ms.push(t.elapsed().as_secs_f64() * 1e3);
-        let plan = g.carry_plan(keys);
-        *keys = g.keys.clone();
+        let plan = meta.carry_plan(keys);
+        *keys = meta.keys;
         let swap = Swap {
             graph: Some(Box::new(g)),
             plan,

@@ -335,7 +335,7 @@ pub fn render_file(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
     }
-    let graph = graph::compile(&compiled.spec, cfg.sample_rate as f32);
+    let (graph, meta) = graph::compile(&compiled.spec, cfg.sample_rate as f32);
     let opts = RenderOptions {
         sample_rate: cfg.sample_rate,
         master_gain: cfg.master_gain as f32,
@@ -343,7 +343,7 @@ pub fn render_file(
         format,
         progress: std::io::stderr().is_terminal(),
     };
-    let report = render::render(graph, &dest, &opts)
+    let report = render::render(graph, &meta.track_names, &dest, &opts)
         .map_err(|e| format!("error: cannot write {}: {e}", dest.display()))?;
     crate::say!("{}", report.summary());
     Ok(report)

@@ -32,15 +32,7 @@ pub struct Config {
     pub midi_clock: bool,
 }
 
-/// Beats to wait for a quantized reload: "now" 0, "beat" 1, "bar" 4.
-pub fn quantize_beats(when: &str) -> Option<f64> {
-    match when {
-        "" | "now" => Some(0.0),
-        "beat" => Some(1.0),
-        "bar" => Some(4.0),
-        _ => None,
-    }
-}
+pub use crate::script::dsl::time::quantize_beats;
 
 impl Default for Config {
     fn default() -> Self {

@@ -53,7 +53,7 @@ impl Live {
         file: &Path,
         sample_rate: u32,
         control: Control,
-        playing: (&GraphSpec, &graph::CompiledGraph),
+        playing: (&GraphSpec, &graph::GraphMeta),
         files: Vec<PathBuf>,
         stems: StemSlots,
     ) -> Self {
@@ -150,14 +150,17 @@ impl Live {
                 return Vec::new();
             }
         }
-        let mut graph = graph::compile(&compiled.spec, self.sample_rate as f32);
-        let notes = self.stems.assign(&mut graph);
-        let plan = graph.carry_plan(&self.keys);
-        let keys = graph.keys.clone();
+        let (mut graph, meta) = graph::compile(&compiled.spec, self.sample_rate as f32);
+        let notes = self.stems.assign(&meta.track_names, &mut graph);
+        let plan = meta.carry_plan(&self.keys);
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
         self.next_id += 1;
-        let params = graph.params.clone();
-        let monitors = graph.monitors.clone();
+        let graph::GraphMeta {
+            keys,
+            params,
+            monitors,
+            ..
+        } = meta;
         let swap = Swap {
             graph: Some(Box::new(graph)),
             plan,

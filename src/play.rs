@@ -153,15 +153,15 @@ pub fn play(
     };
     let seconds = duration.or(spec.duration);
     let end = seconds.map(|s| ((s + cfg.release_tail) * sr as f64).round() as u64);
-    let mut graph = graph::compile(&spec, sr as f32);
-    let monitors = MonitorView::new(graph.monitors.clone());
-    let mut stems = StemSlots::for_recording(graph.track_names.len(), cfg.record_real_time);
-    for n in stems.assign(&mut graph) {
+    let (mut graph, meta) = graph::compile(&spec, sr as f32);
+    let monitors = MonitorView::new(meta.monitors.clone());
+    let mut stems = StemSlots::for_recording(meta.track_names.len(), cfg.record_real_time);
+    for n in stems.assign(&meta.track_names, &mut graph) {
         crate::tell!("{n}");
     }
     let (slots, channels) = (stems.capacity(), stems.channels());
     let (control, ends) = commands::channel();
-    let mut live = Live::new(file, sr, control, (&spec, &graph), compiled.files, stems)
+    let mut live = Live::new(file, sr, control, (&spec, &meta), compiled.files, stems)
         .with_overrides(settings.overrides.clone());
     let mut renderer = Renderer::new(graph, sr as f32, cfg.master_gain as f32);
     renderer.set_stem_slots(slots);

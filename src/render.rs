@@ -2,7 +2,7 @@
 //! control thread.
 
 use crate::engine::Renderer;
-use crate::graph::CompiledGraph;
+use crate::graph::RuntimeGraph;
 use crate::record::wav::{Format, WavSink};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -128,8 +128,10 @@ pub fn stem_path(mix: &Path, track: &str) -> PathBuf {
     mix.with_file_name(format!("{stem}__{track}.{ext}"))
 }
 
+/// Renders `graph` to `dest`, and each of its stems, named `track_names`, beside it.
 pub fn render(
-    graph: CompiledGraph,
+    graph: RuntimeGraph,
+    track_names: &[String],
     dest: &Path,
     opts: &RenderOptions,
 ) -> std::io::Result<RenderReport> {
@@ -137,7 +139,7 @@ pub fn render(
     let mut renderer = Renderer::new(graph, opts.sample_rate as f32, opts.master_gain);
     let mut sink = WavSink::create(dest, opts.sample_rate, 2, opts.format)?;
     let mut stem_sinks = Vec::new();
-    for name in renderer.stem_names() {
+    for name in track_names {
         stem_sinks.push(WavSink::create(
             &stem_path(dest, name),
             opts.sample_rate,

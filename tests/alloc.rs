@@ -211,7 +211,7 @@ fn process_never_allocates_or_frees() {
     // Everything that may allocate happens first, unarmed.
     let c = compile_source(SCRIPT, "alloc.rhai", Path::new("scripts"), 48_000.0)
         .unwrap_or_else(|d| panic!("{}", d.render(Some(SCRIPT))));
-    let missing: Vec<&str> = dsl::FUNCTIONS
+    let missing: Vec<&str> = dsl::functions()
         .iter()
         .map(|f| f.name)
         .filter(|name| !SCRIPT.contains(&format!("{name}(")))
@@ -278,7 +278,7 @@ fn process_never_allocates_or_frees() {
     );
 
     let sample_rate = 48_000.0f32;
-    let g = graph::compile(&c.spec, sample_rate);
+    let g = graph::compile(&c.spec, sample_rate).0;
     let mut r = Renderer::new(g, sample_rate, 0.8);
     let chunks = [1usize, 17, 64, 333, 4096, 2, 63, 65, 1000];
     let mut buf = vec![0.0f32; 2 * 4096];
@@ -311,7 +311,7 @@ fn process_never_allocates_or_frees() {
 
     // The device callback's path: MIDI from midir's ring, placed by arrival time.
     let mut cb = Callback::new(
-        Renderer::new(graph::compile(&c.spec, sample_rate), sample_rate, 0.8),
+        Renderer::new(graph::compile(&c.spec, sample_rate).0, sample_rate, 0.8),
         None,
         None,
         Arc::new(PlayStats::default()),

@@ -56,7 +56,7 @@ fn render_with_binary(dir: &Path, out: &str) -> Vec<u8> {
 fn render_in_chunks(src: &str, frames: usize, chunks: &[usize]) -> Vec<f32> {
     let c = compile_source(src, "piece.rhai", Path::new("."), SR)
         .unwrap_or_else(|d| panic!("{}", d.render(Some(src))));
-    let g = graph::compile(&c.spec, SR as f32);
+    let g = graph::compile(&c.spec, SR as f32).0;
     let mut r = Renderer::new(g, SR as f32, 0.8);
     let mut out = vec![0.0f32; frames * 2];
     let mut done = 0;

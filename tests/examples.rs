@@ -40,7 +40,7 @@ fn every_example_compiles_and_renders_finite_non_silent_audio() {
         let secs = c.spec.duration.unwrap_or(MAX_SECS).min(MAX_SECS);
         assert!(secs > 0.0, "{name}: duration {secs}");
         let frames = (secs * SR).round() as usize;
-        let g = graph::compile(&c.spec, SR as f32);
+        let g = graph::compile(&c.spec, SR as f32).0;
         let mut r = Renderer::new(g, SR as f32, 1.0);
         let mut out = vec![0.0f32; frames * 2];
         for chunk in out.chunks_mut(2 * 512) {

@@ -170,7 +170,7 @@ fn check_diagnostic(d: &Diagnostic, src: &str) -> Result<(), String> {
 fn check_script(src: &str, root: &Path) -> Result<bool, String> {
     match compile_source(src, "fuzz.rhai", root, SR) {
         Ok(c) => {
-            let g = graph::compile(&c.spec, SR as f32);
+            let g = graph::compile(&c.spec, SR as f32).0;
             let mut r = Renderer::new(g, SR as f32, 1.0);
             let mut buf = vec![0.0f32; BLOCK * 2];
             for _ in 0..BLOCKS {
@@ -283,7 +283,7 @@ fn check_wav(bytes: &[u8], dir: &Path) -> Result<bool, String> {
 // Generators.
 
 fn names() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = dsl::FUNCTIONS.iter().map(|f| f.name).collect();
+    let mut v: Vec<&'static str> = dsl::functions().iter().map(|f| f.name).collect();
     v.sort();
     v.dedup();
     v
@@ -494,7 +494,7 @@ fn expr(voice: &'static [&'static str], instruments: bool) -> BoxedStrategy<Stri
         leaves.push(Just("feedback()".to_string()).boxed());
     }
     let leaf = prop::strategy::Union::new(leaves);
-    let forms: Vec<(&'static str, usize, bool)> = dsl::FUNCTIONS
+    let forms: Vec<(&'static str, usize, bool)> = dsl::functions()
         .iter()
         .map(|f| (f.name, f.params.len(), f.params.first() == Some(&"x")))
         .collect();
@@ -686,7 +686,7 @@ fn mutate(base: impl Strategy<Value = String>) -> impl Strategy<Value = String> 
 
 /// The vocabulary's own examples: valid scripts to mutate.
 fn example() -> impl Strategy<Value = String> {
-    let examples: Vec<String> = dsl::FUNCTIONS
+    let examples: Vec<String> = dsl::functions()
         .iter()
         .map(|f| {
             // Some examples use names they do not define, and settings end with `;`.

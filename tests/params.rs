@@ -39,7 +39,7 @@ fn compile_err(src: &str, o: &[&str]) -> Diagnostic {
 
 /// The left channel of `secs` seconds of a compiled script, unity gain.
 fn render(c: &Compiled, secs: f64) -> Vec<f32> {
-    let g = graph::compile(&c.spec, SR as f32);
+    let g = graph::compile(&c.spec, SR as f32).0;
     let mut r = Renderer::new(g, SR as f32, 1.0);
     let frames = (secs * SR).round() as usize;
     let mut out = vec![0.0f32; frames * 2];
@@ -455,13 +455,13 @@ fn overrides_survive_reloads() {
     );
     let o = ov(&["f=220"]);
     let c = compile_file_with(&file, SR, &o).unwrap();
-    let g = graph::compile(&c.spec, SR as f32);
+    let (g, meta) = graph::compile(&c.spec, SR as f32);
     let (control, ends) = commands::channel();
     let mut live = Live::new(
         &file,
         SR as u32,
         control,
-        (&c.spec, &g),
+        (&c.spec, &meta),
         c.files.clone(),
         Default::default(),
     )

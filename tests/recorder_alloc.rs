@@ -147,9 +147,9 @@ fn tap_push_never_allocates() {
     // channels, and a ring that fills up halfway through.
     let src = "tempo(130);\nlet v = poly(4, |v| saw(midi(v.index * 7 + 48)).lpf(900, 2) * perc(metro(0.5), 0.001, 0.2)).monitor(\"v\").track(\"voices\");\n(v + (noise().hpf(5000) * 0.1).track(\"hiss\")).delay(0.1, 0.4).pan(sine(0.3).monitor(\"pan\")).monitor(\"out\") * 1.5";
     let c = compile_source(src, "cb.rhai", Path::new("."), 48000.0).unwrap();
-    let mut g = graph::compile(&c.spec, 48000.0);
+    let (mut g, meta) = graph::compile(&c.spec, 48000.0);
     let mut slots = waves::record::stems::StemSlots::for_recording(2, true);
-    assert!(slots.assign(&mut g).is_empty());
+    assert!(slots.assign(&meta.track_names, &mut g).is_empty());
     let mut renderer = Renderer::new(g, 48000.0, 0.8);
     renderer.set_stem_slots(slots.capacity());
     let (tap, spooler) = recorder(48_000, slots.channels());
@@ -209,18 +209,18 @@ fn tap_push_never_allocates() {
         let c = compile_source(src, "v.rhai", Path::new("."), 48000.0).unwrap();
         graph::compile(&c.spec, 48000.0)
     };
-    let first = compile(&versions[0]);
-    let mut keys = first.keys.clone();
+    let (first, meta) = compile(&versions[0]);
+    let mut keys = meta.keys;
     let mut renderer = Renderer::new(first, 48000.0, 0.8);
     let (mut control, ends) = commands::channel();
     renderer.attach(ends);
     let mut out = vec![0.0f32; 2 * 5000];
     let mut freed = 0;
     for (i, src) in versions.iter().enumerate().skip(1) {
-        let g = compile(src);
-        let plan = g.carry_plan(&keys);
-        keys = g.keys.clone();
-        let param = g.params.values().next().copied();
+        let (g, meta) = compile(src);
+        let plan = meta.carry_plan(&keys);
+        keys = meta.keys;
+        let param = meta.params.values().next().copied();
         let swap = Swap {
             graph: Some(Box::new(g)),
             plan,

@@ -18,7 +18,7 @@ fn every_documented_example_compiles() {
     // Names the examples lean on, as a musician's script would define them.
     let prelude = "tempo(120);\nlet x = saw(110);\nlet pad = saw(220).lpf(900);\n";
     let fb_decl = "let fb = feedback();\nlet y = (x + fb * 0.5).delay(0.3);\n";
-    for f in dsl::FUNCTIONS {
+    for f in dsl::functions() {
         let body = f.example.trim_end_matches(';');
         let needs_fb = body.contains("fb") && !body.contains("feedback()");
         let decl = if needs_fb { fb_decl } else { "" };
@@ -47,7 +47,7 @@ fn every_documented_example_compiles() {
 
 #[test]
 fn every_function_has_a_description_and_an_example() {
-    for f in dsl::FUNCTIONS {
+    for f in dsl::functions() {
         assert!(
             !f.doc.is_empty() && !f.example.is_empty(),
             "{} lacks docs",

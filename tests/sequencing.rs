@@ -188,7 +188,7 @@ mix([beat, line.pan(-0.2), pad.pan(0.3).delay(beats(0.75), 0.35).reverb(0.5)])
     let path = dir.write("seq.rhai", script);
     let c = waves::script::compile_file(&path, SR).unwrap_or_else(|d| panic!("{}", d.render(None)));
     assert_eq!(c.spec.duration, Some(16.0));
-    let g = waves::graph::compile(&c.spec, SR as f32);
+    let g = waves::graph::compile(&c.spec, SR as f32).0;
     let mut r = waves::engine::Renderer::new(g, SR as f32, 1.0);
     let mut out = vec![0.0f32; 2 * BAR * 2];
     r.process(&mut out);
@@ -223,7 +223,7 @@ fn a_closure_from_an_imported_patch_is_an_instrument() {
         "import \"patches/p\" as p;\ntempo(120);\nmix([pattern(\"x ~\").play(p::beep(440)), pattern(\"~ x\").play(p::two())])",
     );
     let c = waves::script::compile_file(&path, SR).unwrap_or_else(|d| panic!("{}", d.render(None)));
-    let g = waves::graph::compile(&c.spec, SR as f32);
+    let g = waves::graph::compile(&c.spec, SR as f32).0;
     let mut r = waves::engine::Renderer::new(g, SR as f32, 1.0);
     let mut out = vec![0.0f32; BAR * 2];
     r.process(&mut out);
@@ -288,7 +288,7 @@ fn compile_in(dir: &TempDir, name: &str, src: &str) -> Result<waves::script::Com
 }
 
 fn render_compiled(c: &waves::script::Compiled, frames: usize) -> Vec<f32> {
-    let g = waves::graph::compile(&c.spec, SR as f32);
+    let g = waves::graph::compile(&c.spec, SR as f32).0;
     let mut r = waves::engine::Renderer::new(g, SR as f32, 1.0);
     let mut out = vec![0.0f32; frames * 2];
     r.process(&mut out);

@@ -61,13 +61,13 @@ fn an_hour_with_a_thousand_reloads_and_midi_bursts() {
     let cfg = Config::default();
     let compiled = script::compile_file_with(&path, SR as f64, &Overrides::new())
         .unwrap_or_else(|d| panic!("{}", d.render(None)));
-    let g = graph::compile(&compiled.spec, SR as f32);
+    let (g, meta) = graph::compile(&compiled.spec, SR as f32);
     let (control, ends) = commands::channel();
     let mut live = Live::new(
         &path,
         SR,
         control,
-        (&compiled.spec, &g),
+        (&compiled.spec, &meta),
         compiled.files.clone(),
         StemSlots::for_recording(0, true),
     );

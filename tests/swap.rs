@@ -7,20 +7,20 @@ use ringbuf::traits::{Consumer, Producer};
 use std::path::Path;
 use waves::engine::Renderer;
 use waves::engine::commands::{self, Command, Control, Swap};
-use waves::graph::{self, CompiledGraph};
+use waves::graph::{self, GraphMeta, RuntimeGraph};
 use waves::script::compile_source;
 
 const SR: f32 = 48_000.0;
 
-fn compile(src: &str) -> CompiledGraph {
+fn compile(src: &str) -> (RuntimeGraph, GraphMeta) {
     let c = compile_source(src, "t.rhai", Path::new("."), SR as f64)
         .unwrap_or_else(|d| panic!("{}", d.render(Some(src))));
     graph::compile(&c.spec, SR)
 }
 
 fn start(src: &str) -> (Renderer, Control, Vec<String>) {
-    let g = compile(src);
-    let keys = g.keys.clone();
+    let (g, meta) = compile(src);
+    let keys = meta.keys;
     let mut r = Renderer::new(g, SR, 1.0);
     let (control, ends) = commands::channel();
     r.attach(ends);
@@ -28,8 +28,8 @@ fn start(src: &str) -> (Renderer, Control, Vec<String>) {
 }
 
 fn send(control: &mut Control, keys: &[String], src: &str, fade: u32, quantum: u64) {
-    let g = compile(src);
-    let plan = g.carry_plan(keys);
+    let (g, meta) = compile(src);
+    let plan = meta.carry_plan(keys);
     let swap = Swap {
         graph: Some(Box::new(g)),
         plan,
@@ -47,9 +47,9 @@ fn send(control: &mut Control, keys: &[String], src: &str, fade: u32, quantum: u
 
 /// Sends version `src` as swap `id` with no fade, frees what came back; returns its keys.
 fn reload(control: &mut Control, keys: &[String], src: &str, id: u64) -> Vec<String> {
-    let g = compile(src);
-    let plan = g.carry_plan(keys);
-    let new_keys = g.keys.clone();
+    let (g, meta) = compile(src);
+    let plan = meta.carry_plan(keys);
+    let new_keys = meta.keys;
     let swap = Swap {
         graph: Some(Box::new(g)),
         plan,
@@ -192,8 +192,8 @@ fn an_edit_of_numbers_only_glides_in_place() {
         "another oscillator is not a parameter edit"
     );
     let (mut r, mut control, _) = start(a);
-    let g = compile(a);
-    let slot = g.params[&changes[0].0];
+    let (_, meta) = compile(a);
+    let slot = meta.params[&changes[0].0];
     let mut v = left(&mut r, 4_800);
     assert!(
         control

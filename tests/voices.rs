@@ -208,7 +208,7 @@ fn a_resting_instrument_is_skipped_until_its_next_note() {
     // One short hit per bar: the instrument sounds for 50 ms of each 2 s bar.
     let src = "tempo(120); pattern(\"x ~ ~ ~\").play(|v| saw(v.freq) * perc(v.gate, 0.001, 0.05))";
     let c = compile_source(src, "t.rhai", Path::new("."), SR).unwrap();
-    let mut g = graph::compile(&c.spec, SR as f32);
+    let (mut g, _) = graph::compile(&c.spec, SR as f32);
     let mut ctx = Ctx::new(SR as f32, 120.0);
     let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
     let blocks = 4 * BAR / BLOCK;
@@ -236,7 +236,7 @@ fn a_resting_instrument_is_skipped_until_its_next_note() {
         SR,
     )
     .unwrap();
-    let mut g = graph::compile(&c.spec, SR as f32);
+    let (mut g, _) = graph::compile(&c.spec, SR as f32);
     let mut ctx = Ctx::new(SR as f32, 120.0);
     for _ in 0..blocks / 8 {
         g.process_block(&ctx, &mut l, &mut r);

@@ -151,6 +151,17 @@ impl super::Carry for Chorus {
     }
 }
 
+crate::node_inputs! {
+    pub struct ChorusIn { left, right, rate, depth }
+}
+
+impl super::Node for Chorus {
+    type Inputs<'a> = ChorusIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: ChorusIn, out: &mut [f32], _lanes: usize) {
+        Chorus::process(self, ctx, ins.left, ins.right, ins.rate, ins.depth, out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,17 +24,13 @@ impl Delay {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn process(
-        &mut self,
-        ctx: &Ctx,
-        input: In,
-        secs: In,
-        feedback: In,
-        wet: In,
-        out: &mut [f32],
-        lanes: usize,
-    ) {
+    pub fn process(&mut self, ctx: &Ctx, ins: DelayIn, out: &mut [f32], lanes: usize) {
+        let DelayIn {
+            x: input,
+            secs,
+            feedback,
+            wet,
+        } = ins;
         let len = self.len;
         let max_d = (len - 2) as f32;
         if let (Some(secs), Some(fb), Some(wet)) = (secs.konst, feedback.konst, wet.konst) {
@@ -122,6 +118,18 @@ impl super::Carry for Delay {
     }
 }
 
+crate::node_inputs! {
+    /// The signal, the echo time in seconds, the feedback and the level of the echoes.
+    pub struct DelayIn { x, secs, feedback, wet }
+}
+
+impl super::Node for Delay {
+    type Inputs<'a> = DelayIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: DelayIn, out: &mut [f32], lanes: usize) {
+        Delay::process(self, ctx, ins, out, lanes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,15 +147,13 @@ mod tests {
                 inp[3] = 1.0;
             }
             let mut out = [0.0f32; BLOCK];
-            d.process(
-                &ctx,
-                In::signal(&inp, 1),
-                In::constant(&secs, 0.01),
-                In::constant(&fb, 0.5),
-                In::constant(&[1.0; BLOCK], 1.0),
-                &mut out,
-                1,
-            );
+            let ins = DelayIn {
+                x: In::signal(&inp, 1),
+                secs: In::constant(&secs, 0.01),
+                feedback: In::constant(&fb, 0.5),
+                wet: In::constant(&[1.0; BLOCK], 1.0),
+            };
+            d.process(&ctx, ins, &mut out, 1);
             outs.extend_from_slice(&out);
         }
         let hits: Vec<(usize, f32)> = outs

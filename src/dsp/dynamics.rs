@@ -112,18 +112,15 @@ impl Comp {
     /// least 1 (NaN reads as 1, +inf is a limiter), `attack`/`release` (seconds) to
     /// 0.0001..60. `out` is left in `out[..BLOCK]`, right in `out[BLOCK..2 * BLOCK]`.
     /// Non-finite input samples are read as 0.
-    #[allow(clippy::too_many_arguments)]
-    pub fn process(
-        &mut self,
-        ctx: &Ctx,
-        left: In,
-        right: In,
-        threshold_db: In,
-        ratio: In,
-        attack: In,
-        release: In,
-        out: &mut [f32],
-    ) {
+    pub fn process(&mut self, ctx: &Ctx, ins: CompIn, out: &mut [f32]) {
+        let CompIn {
+            left,
+            right,
+            threshold_db,
+            ratio,
+            attack,
+            release,
+        } = ins;
         let sr = if ctx.sample_rate.is_finite() && ctx.sample_rate > 0.0 {
             ctx.sample_rate
         } else {
@@ -245,6 +242,33 @@ pub fn crush(x: In, bits: In, out: &mut [f32], lanes: usize) {
     }
 }
 
+crate::node_inputs! {
+    /// Left and right in, then the threshold (dB), ratio, attack and release (seconds).
+    pub struct CompIn { left, right, threshold_db, ratio, attack, release }
+}
+
+impl super::Node for Comp {
+    type Inputs<'a> = CompIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: CompIn, out: &mut [f32], _lanes: usize) {
+        Comp::process(self, ctx, ins, out)
+    }
+}
+
+crate::node_inputs! {
+    pub struct CrushIn { x, bits }
+}
+
+/// The bit crusher as a node: no state.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Crush;
+
+impl super::Node for Crush {
+    type Inputs<'a> = CrushIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: CrushIn, out: &mut [f32], lanes: usize) {
+        crush(ins.x, ins.bits, out, lanes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,12 +307,14 @@ mod tests {
             let mut out = [0.0f32; 2 * BLOCK];
             c.process(
                 &ctx(),
-                In::signal(l, 1),
-                In::signal(r, 1),
-                In::constant(&bufs.0, thr),
-                In::constant(&bufs.1, ratio),
-                In::constant(&bufs.2, att),
-                In::constant(&bufs.3, rel),
+                CompIn {
+                    left: In::signal(l, 1),
+                    right: In::signal(r, 1),
+                    threshold_db: In::constant(&bufs.0, thr),
+                    ratio: In::constant(&bufs.1, ratio),
+                    attack: In::constant(&bufs.2, att),
+                    release: In::constant(&bufs.3, rel),
+                },
                 &mut out,
             );
             ol.extend_from_slice(&out[..BLOCK]);
@@ -420,12 +446,14 @@ mod tests {
         for xs in x.chunks_exact(BLOCK) {
             old.process(
                 &ctx(),
-                In::signal(xs, 1),
-                In::signal(xs, 1),
-                In::constant(&t, -20.0),
-                In::constant(&r, 4.0),
-                In::constant(&b, 0.01),
-                In::constant(&b, 0.01),
+                CompIn {
+                    left: In::signal(xs, 1),
+                    right: In::signal(xs, 1),
+                    threshold_db: In::constant(&t, -20.0),
+                    ratio: In::constant(&r, 4.0),
+                    attack: In::constant(&b, 0.01),
+                    release: In::constant(&b, 0.01),
+                },
                 &mut out,
             );
         }

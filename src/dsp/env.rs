@@ -38,18 +38,8 @@ impl Adsr {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    pub fn process(
-        &mut self,
-        ctx: &Ctx,
-        gate: In,
-        a: In,
-        d: In,
-        s: In,
-        r: In,
-        out: &mut [f32],
-        lanes: usize,
-    ) {
+    pub fn process(&mut self, ctx: &Ctx, ins: AdsrIn, out: &mut [f32], lanes: usize) {
+        let AdsrIn { gate, a, d, s, r } = ins;
         let sr = ctx.sample_rate;
         for l in 0..lanes {
             // Resting (idle with the gate off, or sustaining a fixed level with it on) with
@@ -190,17 +180,13 @@ impl Line {
 
     /// `trig` restarts the ramp on each rising edge (a note inside an instrument); with no
     /// trigger connected it runs once from the start of the piece.
-    #[allow(clippy::too_many_arguments)]
-    pub fn process(
-        &mut self,
-        ctx: &Ctx,
-        from: In,
-        to: In,
-        secs: In,
-        trig: In,
-        out: &mut [f32],
-        lanes: usize,
-    ) {
+    pub fn process(&mut self, ctx: &Ctx, ins: LineIn, out: &mut [f32], lanes: usize) {
+        let LineIn {
+            from,
+            to,
+            secs,
+            trig,
+        } = ins;
         let sr = ctx.sample_rate;
         let triggered = trig.konst != Some(0.0);
         if let (Some(a), Some(b), Some(secs)) = (from.konst, to.konst, secs.konst) {
@@ -389,5 +375,61 @@ impl super::Carry for Smooth {
     fn carry_from(&mut self, old: &Self) -> bool {
         self.primed = old.primed;
         super::copy_same(&mut self.y, &old.y)
+    }
+}
+
+crate::node_inputs! {
+    pub struct AdsrIn { gate, a, d, s, r }
+}
+
+crate::node_inputs! {
+    pub struct PercIn { gate, a, r }
+}
+
+crate::node_inputs! {
+    /// `trig` is connected inside an instrument only: the note that restarts the ramp.
+    pub struct LineIn { from, to, secs, trig }
+}
+
+crate::node_inputs! {
+    pub struct MetroIn { beats }
+}
+
+crate::node_inputs! {
+    pub struct SmoothIn { x, secs }
+}
+
+impl super::Node for Adsr {
+    type Inputs<'a> = AdsrIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: AdsrIn, out: &mut [f32], lanes: usize) {
+        Adsr::process(self, ctx, ins, out, lanes)
+    }
+}
+
+impl super::Node for Perc {
+    type Inputs<'a> = PercIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: PercIn, out: &mut [f32], lanes: usize) {
+        Perc::process(self, ctx, ins.gate, ins.a, ins.r, out, lanes)
+    }
+}
+
+impl super::Node for Line {
+    type Inputs<'a> = LineIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: LineIn, out: &mut [f32], lanes: usize) {
+        Line::process(self, ctx, ins, out, lanes)
+    }
+}
+
+impl super::Node for Metro {
+    type Inputs<'a> = MetroIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: MetroIn, out: &mut [f32], lanes: usize) {
+        Metro::process(self, ctx, ins.beats, out, lanes)
+    }
+}
+
+impl super::Node for Smooth {
+    type Inputs<'a> = SmoothIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: SmoothIn, out: &mut [f32], lanes: usize) {
+        Smooth::process(self, ctx, ins.x, ins.secs, out, lanes)
     }
 }

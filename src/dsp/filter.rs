@@ -599,6 +599,25 @@ impl super::Carry for Ladder {
     }
 }
 
+crate::node_inputs! {
+    /// The signal, the cutoff in Hz and the resonance (q, or 0..1 for the ladder).
+    pub struct FilterIn { x, cut, q }
+}
+
+impl super::Node for Svf {
+    type Inputs<'a> = FilterIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: FilterIn, out: &mut [f32], lanes: usize) {
+        Svf::process(self, ctx, ins.x, ins.cut, ins.q, out, lanes)
+    }
+}
+
+impl super::Node for Ladder {
+    type Inputs<'a> = FilterIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: FilterIn, out: &mut [f32], lanes: usize) {
+        Ladder::process(self, ctx, ins.x, ins.cut, ins.q, out, lanes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! Stateless signal arithmetic, shaping and panning; run on the audio thread.
 
-use super::{BLOCK, In};
+use super::{BLOCK, Ctx, In, Ins};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinOp {
@@ -14,6 +14,19 @@ pub enum BinOp {
 }
 
 impl BinOp {
+    /// The node's name in stable keys and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            BinOp::Add => "add",
+            BinOp::Sub => "sub",
+            BinOp::Mul => "mul",
+            BinOp::Div => "div",
+            BinOp::Min => "min",
+            BinOp::Max => "max",
+            BinOp::Pow => "pow",
+        }
+    }
+
     #[inline(always)]
     pub fn apply(self, a: f32, b: f32) -> f32 {
         match self {
@@ -131,6 +144,15 @@ pub enum UnOp {
 }
 
 impl UnOp {
+    /// The node's name in stable keys and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            UnOp::Neg => "neg",
+            UnOp::Abs => "abs",
+            UnOp::Mtof => "midi",
+        }
+    }
+
     #[inline(always)]
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -288,6 +310,129 @@ pub fn lane_index(out: &mut [f32], lanes: usize) {
         for l in 0..lanes {
             out[s * lanes + l] = l as f32;
         }
+    }
+}
+
+crate::node_inputs! {
+    pub struct BinIn { a, b }
+}
+
+crate::node_inputs! {
+    pub struct UnIn { x }
+}
+
+crate::node_inputs! {
+    /// A signal and the bounds it is limited to or mapped onto.
+    pub struct BoundsIn { x, lo, hi }
+}
+
+crate::node_inputs! {
+    pub struct DriveIn { x, amount }
+}
+
+crate::node_inputs! {
+    pub struct PanIn { x, pos }
+}
+
+impl super::Node for BinOp {
+    type Inputs<'a> = BinIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: BinIn, out: &mut [f32], lanes: usize) {
+        binary(*self, ins.a, ins.b, out, lanes)
+    }
+}
+
+impl super::Node for UnOp {
+    type Inputs<'a> = UnIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: UnIn, out: &mut [f32], lanes: usize) {
+        unary(*self, ins.x, out, lanes)
+    }
+}
+
+/// Stateless nodes: the unit structs the graph holds for them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Clip;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Range;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Drive;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Pan;
+/// Sum of any number of inputs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sum;
+/// The lanes of its first input mixed down to one, weighted by its second when given.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaneSum;
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LaneIndex;
+/// Writes silence: for a kind the graph runs without a DSP of its own (a feedback point
+/// is a buffer copy between blocks, never an op).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Silent;
+
+impl super::Node for Clip {
+    type Inputs<'a> = BoundsIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: BoundsIn, out: &mut [f32], lanes: usize) {
+        clip(ins.x, ins.lo, ins.hi, out, lanes)
+    }
+}
+
+impl super::Node for Range {
+    type Inputs<'a> = BoundsIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: BoundsIn, out: &mut [f32], lanes: usize) {
+        range(ins.x, ins.lo, ins.hi, out, lanes)
+    }
+}
+
+impl super::Node for Drive {
+    type Inputs<'a> = DriveIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: DriveIn, out: &mut [f32], lanes: usize) {
+        drive(ins.x, ins.amount, out, lanes)
+    }
+}
+
+impl super::Node for Pan {
+    type Inputs<'a> = PanIn<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: PanIn, out: &mut [f32], lanes: usize) {
+        pan(ins.x, ins.pos, out, lanes)
+    }
+}
+
+impl super::Node for Sum {
+    type Inputs<'a> = Ins<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: Ins, out: &mut [f32], lanes: usize) {
+        for (k, x) in ins.iter().enumerate() {
+            accumulate(x, out, lanes, k == 0);
+        }
+        if ins.is_empty() {
+            out.fill(0.0);
+        }
+    }
+}
+
+impl super::Node for LaneSum {
+    type Inputs<'a> = Ins<'a>;
+    fn process(&mut self, _ctx: &Ctx, ins: Ins, out: &mut [f32], _lanes: usize) {
+        let x = ins.get(0);
+        if ins.len() > 1 {
+            lane_sum_weighted(x, ins.get(1), out)
+        } else {
+            lane_sum(x, out, x.lanes)
+        }
+    }
+}
+
+impl super::Node for LaneIndex {
+    type Inputs<'a> = super::NoInputs<'a>;
+    fn process(&mut self, _ctx: &Ctx, _ins: super::NoInputs, out: &mut [f32], lanes: usize) {
+        lane_index(out, lanes)
+    }
+}
+
+impl super::Node for Silent {
+    type Inputs<'a> = super::NoInputs<'a>;
+    fn process(&mut self, _ctx: &Ctx, _ins: super::NoInputs, out: &mut [f32], _lanes: usize) {
+        out.fill(0.0)
     }
 }
 

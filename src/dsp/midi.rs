@@ -226,6 +226,50 @@ impl Carry for CcIn {
     }
 }
 
+/// `midi_notes(..)` as a graph node: the voices and what they listen to.
+pub struct NotesNode {
+    pub notes: MidiNotes,
+    pub spec: NotesSpec,
+}
+
+impl super::Node for NotesNode {
+    type Inputs<'a> = super::NoInputs<'a>;
+    fn process(&mut self, ctx: &Ctx, _ins: super::NoInputs, out: &mut [f32], lanes: usize) {
+        self.notes.process(ctx, &self.spec, out, lanes)
+    }
+}
+
+impl Carry for NotesNode {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        self.notes.carry_from(&old.notes)
+    }
+}
+
+crate::node_inputs! {
+    /// What the knob's 0..1 is mapped onto.
+    pub struct CcRange { lo, hi }
+}
+
+/// `cc(..)` as a graph node: the smoothed value and which controller it follows.
+pub struct CcNode {
+    pub knob: CcIn,
+    pub spec: CcSpec,
+}
+
+impl super::Node for CcNode {
+    type Inputs<'a> = CcRange<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: CcRange, out: &mut [f32], lanes: usize) {
+        self.knob
+            .process(ctx, &self.spec, ins.lo, ins.hi, out, lanes)
+    }
+}
+
+impl Carry for CcNode {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        self.knob.carry_from(&old.knob)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::In;

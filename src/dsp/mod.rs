@@ -177,6 +177,137 @@ impl<'a> In<'a> {
     }
 }
 
+/// Where a node finds one input: a region of one of the graph's buffers, and what is
+/// known about it when the graph was compiled.
+#[derive(Clone, Copy, Debug)]
+pub struct InRef {
+    pub buf: u32,
+    pub offset: u32,
+    pub lanes: u32,
+    pub konst: Option<f32>,
+    pub steady: bool,
+}
+
+impl InRef {
+    /// This input for the current block.
+    #[inline]
+    pub fn read<'a>(&self, bufs: &'a [Vec<f32>]) -> In<'a> {
+        let start = self.offset as usize;
+        In {
+            data: &bufs[self.buf as usize][start..start + BLOCK * self.lanes as usize],
+            lanes: self.lanes as usize,
+            konst: self.konst,
+            steady: self.steady,
+        }
+    }
+}
+
+/// Every input of one node for the current block, in the order the node declares them.
+/// An input the graph does not connect reads as a constant 0.
+#[derive(Clone, Copy)]
+pub struct Ins<'a> {
+    bufs: &'a [Vec<f32>],
+    refs: &'a [InRef],
+}
+
+impl<'a> Ins<'a> {
+    pub fn new(bufs: &'a [Vec<f32>], refs: &'a [InRef]) -> Self {
+        Ins { bufs, refs }
+    }
+
+    /// Inputs the graph connects.
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+
+    #[inline]
+    pub fn get(&self, k: usize) -> In<'a> {
+        match self.refs.get(k) {
+            Some(r) => r.read(self.bufs),
+            None => In::ZERO,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = In<'a>> + '_ {
+        self.refs.iter().map(|r| r.read(self.bufs))
+    }
+}
+
+/// A node's inputs as the DSP names them, built from the graph's inputs in declared order.
+pub trait FromIns<'a>: Sized {
+    /// The inputs' names, in order: what scripts' defaults and error messages refer to.
+    const NAMES: &'static [&'static str];
+    fn from_ins(ins: &Ins<'a>) -> Self;
+}
+
+/// A variable number of inputs (a mix), or inputs whose count matters to the node.
+impl<'a> FromIns<'a> for Ins<'a> {
+    const NAMES: &'static [&'static str] = &[];
+    fn from_ins(ins: &Ins<'a>) -> Self {
+        *ins
+    }
+}
+
+/// The inputs of a node that reads none (a source).
+#[derive(Clone, Copy, Debug)]
+pub struct NoInputs<'a>(std::marker::PhantomData<&'a ()>);
+
+impl<'a> FromIns<'a> for NoInputs<'a> {
+    const NAMES: &'static [&'static str] = &[];
+    fn from_ins(_: &Ins<'a>) -> Self {
+        NoInputs(std::marker::PhantomData)
+    }
+}
+
+/// Declares a node's named inputs: a struct of `In` fields, filled in declared order.
+#[macro_export]
+macro_rules! node_inputs {
+    ($(#[$m:meta])* $vis:vis struct $name:ident { $($field:ident),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug)]
+        $vis struct $name<'a> {
+            $(pub $field: $crate::dsp::In<'a>,)*
+        }
+
+        impl<'a> $crate::dsp::FromIns<'a> for $name<'a> {
+            const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+            #[allow(unused_variables, unused_mut)]
+            fn from_ins(ins: &$crate::dsp::Ins<'a>) -> Self {
+                let mut k = 0usize..;
+                $name {
+                    $($field: ins.get(k.next().unwrap_or(0)),)*
+                }
+            }
+        }
+    };
+}
+
+/// One node kind's DSP as the graph runs it: one block of its named inputs in, one block
+/// of every output out (outputs one after another, each `BLOCK * lanes` long).
+pub trait Node {
+    type Inputs<'a>: FromIns<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: Self::Inputs<'_>, out: &mut [f32], lanes: usize);
+}
+
+/// Large states are boxed to keep the graph's node enum small.
+impl<T: Node> Node for Box<T> {
+    type Inputs<'a> = T::Inputs<'a>;
+    #[inline]
+    fn process(&mut self, ctx: &Ctx, ins: Self::Inputs<'_>, out: &mut [f32], lanes: usize) {
+        (**self).process(ctx, ins, out, lanes)
+    }
+}
+
+impl<T: Carry> Carry for Box<T> {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        (**self).carry_from(old)
+    }
+}
+
 /// Hot reload: a node of a new graph takes over the running state of the old node with the
 /// same key (oscillators keep their phase, filters their memory, delays their lines,
 /// envelopes their stage). Runs on the audio thread at the swap, so it only copies into

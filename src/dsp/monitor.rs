@@ -187,6 +187,26 @@ impl MonitorTable {
     }
 }
 
+/// `.monitor(..)` as a graph node: its table, its slot there, and the last value it read.
+/// It reads one input, or two for a stereo signal.
+pub struct MonitorNode {
+    pub table: std::sync::Arc<MonitorTable>,
+    pub slot: u32,
+    pub last: f32,
+}
+
+impl super::Node for MonitorNode {
+    type Inputs<'a> = super::Ins<'a>;
+    fn process(&mut self, _ctx: &super::Ctx, ins: super::Ins, _out: &mut [f32], _lanes: usize) {
+        let chans = [ins.get(0), ins.get(1)];
+        self.table.measure(
+            self.slot as usize,
+            &chans[..ins.len().min(2)],
+            &mut self.last,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -131,6 +131,20 @@ impl super::Carry for Pink {
     }
 }
 
+impl super::Node for White {
+    type Inputs<'a> = super::NoInputs<'a>;
+    fn process(&mut self, _ctx: &super::Ctx, _ins: super::NoInputs, out: &mut [f32], lanes: usize) {
+        White::process(self, out, lanes)
+    }
+}
+
+impl super::Node for Pink {
+    type Inputs<'a> = super::NoInputs<'a>;
+    fn process(&mut self, _ctx: &super::Ctx, _ins: super::NoInputs, out: &mut [f32], lanes: usize) {
+        Pink::process(self, out, lanes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

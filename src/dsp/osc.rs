@@ -615,6 +615,50 @@ macro_rules! carry_phase {
 }
 carry_phase!(Saw, Pulse, Tri);
 
+crate::node_inputs! {
+    /// Frequency in Hz, a phase offset in cycles, and a trigger that restarts it.
+    pub struct SineIn { freq, phase, reset }
+}
+
+crate::node_inputs! {
+    /// Frequency in Hz and a trigger that restarts it.
+    pub struct FreqIn { freq, reset }
+}
+
+crate::node_inputs! {
+    /// Frequency in Hz, the part of each cycle that is high (0..1), and a trigger that
+    /// restarts it.
+    pub struct PulseIn { freq, width, reset }
+}
+
+impl super::Node for Sine {
+    type Inputs<'a> = SineIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: SineIn, out: &mut [f32], lanes: usize) {
+        Sine::process(self, ctx, ins.freq, ins.phase, ins.reset, out, lanes)
+    }
+}
+
+impl super::Node for Saw {
+    type Inputs<'a> = FreqIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: FreqIn, out: &mut [f32], lanes: usize) {
+        Saw::process(self, ctx, ins.freq, ins.reset, out, lanes)
+    }
+}
+
+impl super::Node for Pulse {
+    type Inputs<'a> = PulseIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: PulseIn, out: &mut [f32], lanes: usize) {
+        Pulse::process(self, ctx, ins.freq, ins.width, ins.reset, out, lanes)
+    }
+}
+
+impl super::Node for Tri {
+    type Inputs<'a> = FreqIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: FreqIn, out: &mut [f32], lanes: usize) {
+        Tri::process(self, ctx, ins.freq, ins.reset, out, lanes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@
 //! from the decorrelated output taps, not from the input's placement.
 
 use super::math::fast_exp2;
-use super::{BLOCK, Ctx, In, clamp_nan_lo, finite_or_zero, lane0, sane_rate};
+use super::{BLOCK, Ctx, clamp_nan_lo, finite_or_zero, lane0, sane_rate};
 
 const LINES: usize = 8;
 /// Samples per step of the block-parallel damping filter; divides `BLOCK`.
@@ -266,17 +266,14 @@ impl Reverb {
     /// `rt60` is in seconds (0.1..30), `damp` 0..1 shortens the high-frequency decay (see the
     /// module notes). `out` is left in `out[..BLOCK]`, right in `out[BLOCK..2 * BLOCK]`.
     /// Non-finite input samples are read as 0.
-    #[allow(clippy::too_many_arguments)]
-    pub fn process(
-        &mut self,
-        ctx: &Ctx,
-        left: In,
-        right: In,
-        mix: In,
-        rt60: In,
-        damp: In,
-        out: &mut [f32],
-    ) {
+    pub fn process(&mut self, ctx: &Ctx, ins: ReverbIn, out: &mut [f32]) {
+        let ReverbIn {
+            left,
+            right,
+            mix,
+            secs: rt60,
+            damp,
+        } = ins;
         let sr = sane_rate(ctx.sample_rate);
         let pos = self.pos;
 
@@ -406,10 +403,23 @@ impl super::Carry for Reverb {
     }
 }
 
+crate::node_inputs! {
+    /// Left and right in, then mix, RT60 in seconds and damping.
+    pub struct ReverbIn { left, right, mix, secs, damp }
+}
+
+impl super::Node for Reverb {
+    type Inputs<'a> = ReverbIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: ReverbIn, out: &mut [f32], _lanes: usize) {
+        Reverb::process(self, ctx, ins, out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dsp::Carry;
+    use crate::dsp::In;
 
     const SR: f32 = 48_000.0;
 
@@ -456,11 +466,13 @@ mod tests {
             let mut out = [0.0f32; 2 * BLOCK];
             rv.process(
                 &ctx(),
-                In::signal(&l, 1),
-                In::signal(&r, 1),
-                In::constant(&mb, mix),
-                In::constant(&tb, rt60),
-                In::constant(&db, damp),
+                ReverbIn {
+                    left: In::signal(&l, 1),
+                    right: In::signal(&r, 1),
+                    mix: In::constant(&mb, mix),
+                    secs: In::constant(&tb, rt60),
+                    damp: In::constant(&db, damp),
+                },
                 &mut out,
             );
             ol.extend_from_slice(&out[..BLOCK]);
@@ -643,11 +655,13 @@ mod tests {
             let mut out = [0.0f32; 2 * BLOCK];
             rv.process(
                 &ctx(),
-                In::signal(xs, 1),
-                In::signal(xs, 1),
-                In::signal(&mb, 1),
-                In::signal(&tb, 1),
-                In::signal(&db, 1),
+                ReverbIn {
+                    left: In::signal(xs, 1),
+                    right: In::signal(xs, 1),
+                    mix: In::signal(&mb, 1),
+                    secs: In::signal(&tb, 1),
+                    damp: In::signal(&db, 1),
+                },
                 &mut out,
             );
             let worst = out[..BLOCK]

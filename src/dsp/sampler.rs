@@ -1,7 +1,7 @@
 //! Sample playback: triggering, resampling to the output rate, looping and cubic
 //! interpolation; run on the audio thread. Decoding lives in `script::samples` (control thread).
 
-use super::{BLOCK, Ctx, In};
+use super::{BLOCK, Ctx};
 
 /// A decoded sample, shared read-only with the audio thread.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -87,17 +87,16 @@ impl Sampler {
     /// Forward playback covers source positions `[0, len)` and backward playback `(-1, len-1]`,
     /// so both last `len / |step|` frames (rounded up); afterwards the lane outputs exact
     /// zeros until the next trigger.
-    #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
         ctx: &Ctx,
         data: &SampleData,
-        trig: In,
-        speed: In,
+        ins: SampleIn,
         looped: bool,
         out: &mut [f32],
         lanes: usize,
     ) {
+        let SampleIn { trig, speed, .. } = ins;
         let n = BLOCK * lanes;
         // A caller passing a short `out` or more lanes than `new` was given gets fewer outputs
         // or lanes written, not a panic on the audio thread.
@@ -198,10 +197,39 @@ impl super::Carry for Sampler {
     }
 }
 
+crate::node_inputs! {
+    /// The restart trigger, the speed, and whether it loops (a constant 0 or 1, read when
+    /// the graph is built).
+    pub struct SampleIn { trig, speed, looped }
+}
+
+/// A sample player as a graph node: the playheads, the sound they play, and whether it
+/// loops.
+pub struct SampleNode {
+    pub player: Sampler,
+    pub data: std::sync::Arc<SampleData>,
+    pub looped: bool,
+}
+
+impl super::Node for SampleNode {
+    type Inputs<'a> = SampleIn<'a>;
+    fn process(&mut self, ctx: &Ctx, ins: SampleIn, out: &mut [f32], lanes: usize) {
+        self.player
+            .process(ctx, &self.data, ins, self.looped, out, lanes)
+    }
+}
+
+impl super::Carry for SampleNode {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        self.player.carry_from(&old.player)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dsp::Carry;
+    use crate::dsp::In;
     use std::f64::consts::TAU;
 
     fn sine(freq: f64, rate: f64, frames: usize) -> SampleData {
@@ -216,14 +244,13 @@ mod tests {
 
     /// Runs `blocks` blocks from transport frame 0 and returns, per output channel, the
     /// sample-major output of every lane. `trig(frame, lane)` gives the trigger value.
-    #[allow(clippy::too_many_arguments)]
+    /// `play` is the speed and whether the sample loops.
     fn run(
         s: &mut Sampler,
         sr: f32,
         data: &SampleData,
         trig: impl Fn(u64, usize) -> f32,
-        speed: f32,
-        looped: bool,
+        (speed, looped): (f32, bool),
         lanes: usize,
         blocks: usize,
     ) -> Vec<Vec<f32>> {
@@ -240,15 +267,12 @@ mod tests {
             }
             // Garbage in the output buffer must be overwritten.
             out.fill(f32::NAN);
-            s.process(
-                &ctx,
-                data,
-                In::signal(&tb, lanes),
-                In::constant(&speed_buf, speed),
-                looped,
-                &mut out,
-                lanes,
-            );
+            let ins = SampleIn {
+                trig: In::signal(&tb, lanes),
+                speed: In::constant(&speed_buf, speed),
+                looped: In::ZERO,
+            };
+            s.process(&ctx, data, ins, looped, &mut out, lanes);
             for (c, r) in res.iter_mut().enumerate() {
                 r.extend_from_slice(&out[c * BLOCK * lanes..][..BLOCK * lanes]);
             }
@@ -291,7 +315,7 @@ mod tests {
         let data = sine(1000.0, 44100.0, 88200);
         let mut s = Sampler::new(1, true);
         let blocks = (48000.0 * 2.0 / speed.abs() as f64 / BLOCK as f64) as usize + 20;
-        let y = &run(&mut s, 48000.0, &data, no_trig, speed, false, 1, blocks)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (speed, false), 1, blocks)[0];
         let len = sounding_len(y);
         // Measure over all but the first and last 1000 frames (>= 1 s in every case here).
         let f = measured_freq(y, 48000.0, 1000, len - 1000);
@@ -345,7 +369,7 @@ mod tests {
             if f == at || f == at + 1 { 1.0 } else { 0.0 }
         };
         let mut s = Sampler::new(2, false);
-        let y = &run(&mut s, 48000.0, &data, trig, 1.0, false, 2, 30)[0];
+        let y = &run(&mut s, 48000.0, &data, trig, (1.0, false), 2, 30)[0];
         assert_eq!(first_nonzero(y, 2, 0), Some(100));
         assert_eq!(first_nonzero(y, 2, 1), Some(t1 as usize));
         assert_eq!(y[100 * 2], 1.0);
@@ -364,7 +388,7 @@ mod tests {
         let data = ramp(1);
         let trig = |f: u64, _| if f == 10 || f == 300 { 1.0 } else { 0.0 };
         let mut s = Sampler::new(1, false);
-        let y = &run(&mut s, 48000.0, &data, trig, 1.0, false, 1, 10)[0];
+        let y = &run(&mut s, 48000.0, &data, trig, (1.0, false), 1, 10)[0];
         assert_eq!(y[299], data.frames[289]);
         assert_eq!(y[300], data.frames[0]);
         assert_eq!(y[301], data.frames[1]);
@@ -374,7 +398,7 @@ mod tests {
     fn start_now_starts_at_frame_zero_without_trigger() {
         let data = ramp(1);
         let mut s = Sampler::new(3, true);
-        let y = &run(&mut s, 48000.0, &data, no_trig, 1.0, false, 3, 20)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (1.0, false), 3, 20)[0];
         for l in 0..3 {
             let lane: Vec<f32> = y.iter().skip(l).step_by(3).copied().collect();
             assert_eq!(lane[0], 1.0);
@@ -382,7 +406,7 @@ mod tests {
         }
         // Without start_now and without a trigger: silence.
         let mut s = Sampler::new(1, false);
-        let y = &run(&mut s, 48000.0, &data, no_trig, 1.0, false, 1, 20)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (1.0, false), 1, 20)[0];
         assert!(y.iter().all(|v| v.to_bits() == 0));
     }
 
@@ -397,15 +421,12 @@ mod tests {
         for (looped, first) in [(true, 640), (false, 0)] {
             let mut s = Sampler::new(1, true);
             let mut out = [0.0; BLOCK];
-            s.process(
-                &ctx,
-                &data,
-                In::ZERO,
-                In::constant(&speed, 1.0),
-                looped,
-                &mut out,
-                1,
-            );
+            let ins = SampleIn {
+                trig: In::ZERO,
+                speed: In::constant(&speed, 1.0),
+                looped: In::ZERO,
+            };
+            s.process(&ctx, &data, ins, looped, &mut out, 1);
             assert_eq!(out[0], data.frames[first], "looped {looped}");
             assert_eq!(out[5], data.frames[first + 5], "looped {looped}");
         }
@@ -415,7 +436,7 @@ mod tests {
     fn stereo_outputs_left_then_right() {
         let data = ramp(2);
         let mut s = Sampler::new(1, true);
-        let y = run(&mut s, 48000.0, &data, no_trig, 1.0, false, 1, 20);
+        let y = run(&mut s, 48000.0, &data, no_trig, (1.0, false), 1, 20);
         assert_eq!(y.len(), 2);
         for (k, frame) in data.frames.chunks(2).enumerate() {
             assert_eq!(y[0][k], frame[0]);
@@ -440,7 +461,7 @@ mod tests {
         let step = 44100.0 / 48000.0;
         let mut s = Sampler::new(1, true);
         let blocks = 60; // 3840 frames: past the end (~1088) three times
-        let y = &run(&mut s, 48000.0, &data, no_trig, 1.0, true, 1, blocks)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (1.0, true), 1, blocks)[0];
         let mut worst = 0.0f64;
         for (k, &v) in y.iter().enumerate() {
             let ideal = (TAU * (k as f64 * step) / period).sin();
@@ -469,7 +490,7 @@ mod tests {
         };
         let step = 44100.0 / 48000.0;
         let mut s = Sampler::new(1, true);
-        let y = &run(&mut s, 48000.0, &data, no_trig, 1.0, false, 1, 40)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (1.0, false), 1, 40)[0];
         let worst = (2..y.len())
             .map(|k| (y[k] as f64 - (TAU * k as f64 * step / period).sin()).abs())
             .fold(0.0, f64::max);
@@ -480,7 +501,7 @@ mod tests {
     fn looped_backwards_wraps_too() {
         let data = ramp(1);
         let mut s = Sampler::new(1, true);
-        let y = &run(&mut s, 48000.0, &data, no_trig, -1.0, true, 1, 40)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (-1.0, true), 1, 40)[0];
         for (k, &v) in y.iter().enumerate().take(2500) {
             assert_eq!(v, data.frames[999 - k % 1000]);
         }
@@ -491,7 +512,7 @@ mod tests {
         let data = ramp(1);
         let trig = |f: u64, _| if f == 5 { 1.0 } else { 0.0 };
         let mut s = Sampler::new(1, false);
-        let y = &run(&mut s, 48000.0, &data, trig, -1.0, false, 1, 20)[0];
+        let y = &run(&mut s, 48000.0, &data, trig, (-1.0, false), 1, 20)[0];
         assert!(y[..5].iter().all(|v| v.to_bits() == 0));
         for k in 0..1000 {
             assert_eq!(y[5 + k], data.frames[999 - k]);
@@ -503,9 +524,9 @@ mod tests {
     fn zero_speed_holds() {
         let data = ramp(1);
         let mut s = Sampler::new(1, true);
-        let y = &run(&mut s, 48000.0, &data, no_trig, 0.0, false, 1, 4)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (0.0, false), 1, 4)[0];
         assert!(y.iter().all(|&v| v == 1.0));
-        let y = &run(&mut s, 48000.0, &data, no_trig, f32::NAN, false, 1, 1)[0];
+        let y = &run(&mut s, 48000.0, &data, no_trig, (f32::NAN, false), 1, 1)[0];
         assert!(y.iter().all(|&v| v == 1.0));
     }
 
@@ -514,7 +535,7 @@ mod tests {
         let data = sine(1000.0, 44100.0, 500);
         let trig = |f: u64, _| if f == 3 { 1.0 } else { 0.0 };
         let mut s = Sampler::new(1, false);
-        let y = &run(&mut s, 48000.0, &data, trig, 1.0, false, 1, 40)[0];
+        let y = &run(&mut s, 48000.0, &data, trig, (1.0, false), 1, 40)[0];
         assert!(y[..3].iter().all(|v| v.to_bits() == 0));
         let len = sounding_len(y);
         // 500 source frames at a step of 0.91875 make 545 output frames.
@@ -530,13 +551,13 @@ mod tests {
             channels: 1,
             rate: 44100.0,
         };
-        let y = &run(&mut s, 48000.0, &empty, no_trig, 1.0, true, 2, 2)[0];
+        let y = &run(&mut s, 48000.0, &empty, no_trig, (1.0, true), 2, 2)[0];
         assert!(y.iter().all(|v| v.to_bits() == 0));
         let data = ramp(1);
         for speed in [f32::INFINITY, -f32::INFINITY, 1e30, -1e30] {
             for looped in [false, true] {
                 let mut s = Sampler::new(2, true);
-                let y = &run(&mut s, 48000.0, &data, no_trig, speed, looped, 2, 3)[0];
+                let y = &run(&mut s, 48000.0, &data, no_trig, (speed, looped), 2, 3)[0];
                 assert!(y.iter().all(|v| v.is_finite()));
             }
         }
@@ -546,7 +567,7 @@ mod tests {
     fn carry_keeps_the_position() {
         let data = ramp(1);
         let mut old = Sampler::new(1, true);
-        run(&mut old, 48000.0, &data, no_trig, 1.0, false, 1, 2);
+        run(&mut old, 48000.0, &data, no_trig, (1.0, false), 1, 2);
         let mut new = Sampler::new(1, false);
         assert!(new.carry_from(&old));
         assert_eq!(new.pos[0], 128.0);

@@ -223,6 +223,25 @@ impl Carry for Seq {
     }
 }
 
+/// A pattern's sequencer as a graph node: its voices and the notes they play.
+pub struct SeqNode {
+    pub seq: Seq,
+    pub score: Arc<Score>,
+}
+
+impl super::Node for SeqNode {
+    type Inputs<'a> = super::NoInputs<'a>;
+    fn process(&mut self, ctx: &Ctx, _ins: super::NoInputs, out: &mut [f32], lanes: usize) {
+        self.seq.process(ctx, &self.score, out, lanes)
+    }
+}
+
+impl Carry for SeqNode {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        self.seq.carry_from(&old.seq)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! back out to be freed. Built and dropped on the control thread; moved through lock-free
 //! rings, never allocated or freed on the audio thread.
 
-use crate::graph::CompiledGraph;
+use crate::graph::RuntimeGraph;
 use ringbuf::traits::Split;
 use ringbuf::{HeapCons, HeapProd, HeapRb};
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub struct Swap {
     /// The incoming graph; after the swap the slot holds the outgoing one, so the whole box
     /// travels back to the control thread to be freed there.
-    pub graph: Option<Box<CompiledGraph>>,
+    pub graph: Option<Box<RuntimeGraph>>,
     /// (op in the new graph, op in the playing graph) whose state carries over.
     pub plan: Vec<(u32, u32)>,
     /// Crossfade length in frames (0 = switch at the block boundary).

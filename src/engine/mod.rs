@@ -8,7 +8,7 @@ pub mod commands;
 pub mod transport;
 
 use crate::dsp::{BLOCK, Ctx, MIDI_PER_BLOCK, cc_slot};
-use crate::graph::CompiledGraph;
+use crate::graph::RuntimeGraph;
 use crate::midi::Msg;
 use crate::midi::persist::CcShared;
 use commands::{AudioEnds, Command, Swap};
@@ -33,7 +33,7 @@ const PARKED: usize = 8;
 pub const MIDI_PENDING: usize = 1024;
 
 pub struct Renderer {
-    graph: Box<CompiledGraph>,
+    graph: Box<RuntimeGraph>,
     ends: Option<AudioEnds>,
     fade: Option<Fade>,
     /// A swap waiting for its beat or bar, with the frame it arrived at.
@@ -59,9 +59,9 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    pub fn new(graph: CompiledGraph, sample_rate: f32, master_gain: f32) -> Self {
+    pub fn new(graph: RuntimeGraph, sample_rate: f32, master_gain: f32) -> Self {
         let ctx = Ctx::new(sample_rate, graph.tempo_bpm);
-        let stems = vec![0.0; graph.track_names.len() * 2 * BLOCK];
+        let stems = vec![0.0; graph.track_count() * 2 * BLOCK];
         Renderer {
             stems,
             graph: Box::new(graph),
@@ -178,11 +178,6 @@ impl Renderer {
             self.pos += n;
             done += n;
         }
-    }
-
-    /// Names of the stems `process_wide` fills (offline, slot i is track i).
-    pub fn stem_names(&self) -> &[String] {
-        &self.graph.track_names
     }
 
     /// Sets how many stem slots are rendered (control thread, before playing): a live
@@ -376,7 +371,7 @@ fn park(parked: &mut [Option<Box<Swap>>; PARKED], ends: &mut AudioEnds, swap: Bo
 
 /// After a swap: the new script's tempo, from the current beat on (unless a MIDI clock
 /// it follows already sets the tempo).
-fn retempo(ctx: &mut Ctx, graph: &CompiledGraph, clock: &Clock, follow: bool) {
+fn retempo(ctx: &mut Ctx, graph: &RuntimeGraph, clock: &Clock, follow: bool) {
     if follow && clock.seen() {
         return;
     }

@@ -1,72 +1,15 @@
-//! Compilation of a `GraphSpec` into a `CompiledGraph`: built on the control thread,
-//! processed block by block on the audio thread.
+//! Compilation of a `GraphSpec` into a `RuntimeGraph` and its `GraphMeta`: both built on
+//! the control thread. The runtime graph (ops, buffers, ramps) is processed block by block
+//! on the audio thread; the metadata (keys, parameter slots, track names, monitor names)
+//! stays with the control thread.
 
+use super::nodes::{Build, Dsp};
 use super::{GraphSpec, Input, NodeKind, PortRef};
-use crate::dsp::chorus::Chorus;
-use crate::dsp::dynamics::{self, Comp};
-use crate::dsp::filter::{Ladder, Svf, SvfMode};
-use crate::dsp::math::{self, BinOp, UnOp};
-use crate::dsp::midi::{CcIn, CcSpec, MidiNotes, NotesSpec};
 use crate::dsp::monitor::{MonitorInfo, MonitorTable};
-use crate::dsp::reverb::Reverb;
-use crate::dsp::sampler::{SampleData, Sampler};
-use crate::dsp::seq::{self, Probe, Score, Seq};
-use crate::dsp::{BLOCK, Ctx, In, delay::Delay, env, noise, osc};
+use crate::dsp::seq::{self, Probe};
+use crate::dsp::{BLOCK, Ctx, In, InRef, Ins};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Longest echo a delay with a modulated time can reach.
-pub const MAX_MODULATED_DELAY_SECS: f32 = 4.0;
-/// Inputs a node reads through the fixed-size array (only `mix` has more).
-const MAX_FIXED_INPUTS: usize = 6;
-
-/// Where a node finds one input: a region of one buffer.
-#[derive(Clone, Copy, Debug)]
-struct InRef {
-    buf: u32,
-    offset: u32,
-    lanes: u32,
-    konst: Option<f32>,
-    steady: bool,
-}
-
-/// A node's DSP state.
-enum Dsp {
-    Sine(osc::Sine),
-    Saw(osc::Saw),
-    Pulse(osc::Pulse),
-    Tri(osc::Tri),
-    White(noise::White),
-    Pink(noise::Pink),
-    Line(env::Line),
-    Adsr(env::Adsr),
-    Perc(env::Perc),
-    Metro(env::Metro),
-    Smooth(env::Smooth),
-    Svf(Svf),
-    Ladder(Ladder),
-    Delay(Delay),
-    Drive,
-    Pan,
-    Bin(BinOp),
-    Un(UnOp),
-    Clip,
-    Range,
-    Sum,
-    LaneSum,
-    LaneIndex,
-    Seq(Seq, Arc<Score>),
-    MidiNotes(Box<MidiNotes>, NotesSpec),
-    Cc(CcIn, CcSpec),
-    // Boxed: their delay lines and state are large next to the other variants.
-    Reverb(Box<Reverb>),
-    Chorus(Box<Chorus>),
-    Comp(Box<Comp>),
-    Crush,
-    Sample(Sampler, Arc<SampleData>, bool),
-    /// A monitor: its graph's table, its slot, and the last value it read.
-    Monitor(Arc<MonitorTable>, u32, f32),
-}
 
 /// What an op does for a sleeping instrument (see `sleep.rs`).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -123,10 +66,9 @@ struct Ramp {
 /// Parameter glides that can run at once; more start without a glide.
 const MAX_RAMPS: usize = 64;
 
-/// A graph ready to run: nodes in dependency order, every buffer allocated up front.
-pub struct CompiledGraph {
-    /// Numbers of the script by (node, input) of the spec, for parameter-only edits.
-    pub params: HashMap<(u32, u32), ParamSlot>,
+/// A graph ready to run: nodes in dependency order, every buffer allocated up front. This
+/// is all the audio thread gets.
+pub struct RuntimeGraph {
     ramps: [Option<Ramp>; MAX_RAMPS],
     sleep: Vec<Sleep>,
     /// Blocks for which an instrument was skipped, summed over instruments.
@@ -139,7 +81,6 @@ pub struct CompiledGraph {
     out: [InRef; 2],
     /// Named stems, left and right.
     tracks: Vec<[InRef; 2]>,
-    pub track_names: Vec<String>,
     /// The stem slot each track is rendered into (`record::stems`); the track's own index
     /// unless a live recording assigned others.
     pub track_slots: Vec<u8>,
@@ -147,8 +88,20 @@ pub struct CompiledGraph {
     /// Follows an external MIDI clock (`tempo("midi")`).
     pub follow_clock: bool,
     pub duration: Option<f64>,
+    /// Where the monitors publish what they measure (the control thread reads it through
+    /// `GraphMeta::monitors`).
+    monitors: Arc<MonitorTable>,
+}
+
+/// What the control thread keeps about a graph it sent: how to address its nodes and
+/// numbers, and the names of its stems and monitors.
+pub struct GraphMeta {
+    /// Numbers of the script by (node, input) of the spec, for parameter-only edits.
+    pub params: HashMap<(u32, u32), ParamSlot>,
     /// Stable key of each op, in processing order.
     pub keys: Vec<String>,
+    /// Names of the stems (`.track("name")`), in track order.
+    pub track_names: Vec<String>,
     /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
     pub monitors: Arc<MonitorTable>,
 }
@@ -158,7 +111,7 @@ fn seed_of(key: &str) -> u64 {
 }
 
 /// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.
-pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
+pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) {
     let order = schedule(spec);
     let statics = fold_statics(spec, &order);
     let mut roles: HashMap<usize, Role> = HashMap::new();
@@ -266,71 +219,31 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
                 );
             }
         }
-        let konst = |i: usize| match node.inputs.get(i) {
-            Some(Input::Const(v)) => Some(*v),
-            _ => None,
+        let build = Build {
+            lanes,
+            sample_rate,
+            seed: seed_of(&node.key),
+            inputs: &node.inputs,
+            monitors: &monitors,
+            monitor_slot: monitor_slot.get(&n).copied().unwrap_or(0),
         };
-        let dsp = match &node.kind {
-            NodeKind::Sine => Dsp::Sine(osc::Sine::new(lanes)),
-            NodeKind::Saw => Dsp::Saw(osc::Saw::new(lanes)),
-            NodeKind::Square | NodeKind::Pulse => Dsp::Pulse(osc::Pulse::new(lanes)),
-            NodeKind::Tri => Dsp::Tri(osc::Tri::new(lanes)),
-            NodeKind::Noise => Dsp::White(noise::White::new(lanes, seed_of(&node.key))),
-            NodeKind::Pink => Dsp::Pink(noise::Pink::new(lanes, seed_of(&node.key))),
-            NodeKind::Line => Dsp::Line(env::Line::new(lanes)),
-            NodeKind::Adsr => Dsp::Adsr(env::Adsr::new(lanes)),
-            NodeKind::Perc => Dsp::Perc(env::Perc::new(lanes)),
-            NodeKind::Metro => Dsp::Metro(env::Metro::new(lanes)),
-            NodeKind::Smooth => Dsp::Smooth(env::Smooth::new(lanes)),
-            NodeKind::Lpf => Dsp::Svf(Svf::new(SvfMode::Low, lanes)),
-            NodeKind::Hpf => Dsp::Svf(Svf::new(SvfMode::High, lanes)),
-            NodeKind::Bpf => Dsp::Svf(Svf::new(SvfMode::Band, lanes)),
-            NodeKind::Notch => Dsp::Svf(Svf::new(SvfMode::Notch, lanes)),
-            NodeKind::Ladder => Dsp::Ladder(Ladder::new(lanes)),
-            NodeKind::Delay => {
-                let max = konst(1).unwrap_or(MAX_MODULATED_DELAY_SECS);
-                Dsp::Delay(Delay::new(lanes, sample_rate, max))
-            }
-            NodeKind::Drive => Dsp::Drive,
-            NodeKind::Pan => Dsp::Pan,
-            NodeKind::Bin(op) => Dsp::Bin(*op),
-            NodeKind::Un(op) => Dsp::Un(*op),
-            NodeKind::Clip => Dsp::Clip,
-            NodeKind::Range => Dsp::Range,
-            NodeKind::Sum => Dsp::Sum,
-            NodeKind::LaneSum => Dsp::LaneSum,
-            NodeKind::LaneIndex => Dsp::LaneIndex,
-            NodeKind::Seq(score) => Dsp::Seq(Seq::new(lanes), score.clone()),
-            NodeKind::MidiNotes(spec) => Dsp::MidiNotes(Box::new(MidiNotes::new(lanes)), *spec),
-            NodeKind::Cc(spec) => Dsp::Cc(CcIn::new(), *spec),
-            NodeKind::Reverb => Dsp::Reverb(Box::new(Reverb::new(sample_rate))),
-            NodeKind::Chorus => Dsp::Chorus(Box::new(Chorus::new(sample_rate))),
-            NodeKind::Comp => Dsp::Comp(Box::new(Comp::new(sample_rate))),
-            NodeKind::Crush => Dsp::Crush,
-            NodeKind::Sample(r) => {
-                let triggered = matches!(node.inputs.first(), Some(Input::Port(_)));
-                let looped = konst(2).is_some_and(|v| v != 0.0);
-                Dsp::Sample(Sampler::new(lanes, !triggered), r.data.clone(), looped)
-            }
-            NodeKind::Monitor(m) => {
-                let slot = monitor_slot[&n];
-                // The sequencer it follows reports its step into the same slot.
-                if let Some(&k) = m.seq.and_then(|s| op_of.get(&(s as usize)))
-                    && let Dsp::Seq(sq, score) = &mut ops[k].dsp
-                {
-                    sq.probe
-                        .get_or_insert_with(|| Probe {
-                            table: monitors.clone(),
-                            slots: Vec::new(),
-                            steps: seq::grid_steps(score.as_ref()),
-                        })
-                        .slots
-                        .push(slot);
-                }
-                Dsp::Monitor(monitors.clone(), slot, 0.0)
-            }
-            NodeKind::Feedback => unreachable!("handled above"),
-        };
+        let dsp = Dsp::new(&node.kind, &build);
+        // The sequencer a monitor follows reports its step into the monitor's slot.
+        if let NodeKind::Monitor(m) = &node.kind
+            && let Some(&k) = m.seq.and_then(|s| op_of.get(&(s as usize)))
+            && let Dsp::Seq(sq) = &mut ops[k].dsp
+        {
+            let steps = seq::grid_steps(sq.score.as_ref());
+            sq.seq
+                .probe
+                .get_or_insert_with(|| Probe {
+                    table: monitors.clone(),
+                    slots: Vec::new(),
+                    steps,
+                })
+                .slots
+                .push(build.monitor_slot);
+        }
         op_of.insert(n, ops.len());
         ops.push(Op {
             dsp,
@@ -347,8 +260,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         .iter()
         .map(|(_, ins)| ins.map(|o| in_ref(&mut bufs, &o)))
         .collect();
-    CompiledGraph {
-        params,
+    let graph = RuntimeGraph {
         ramps: [None; MAX_RAMPS],
         sleep: vec![Sleep::default(); groups as usize],
         slept: 0,
@@ -357,16 +269,21 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         feedback,
         out,
         tracks,
-        track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
         track_slots: (0..spec.tracks.len())
             .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
             .collect(),
         tempo_bpm: spec.tempo_bpm,
         follow_clock: spec.follow_clock,
         duration: spec.duration,
+        monitors: monitors.clone(),
+    };
+    let meta = GraphMeta {
+        params,
         keys,
+        track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
         monitors,
-    }
+    };
+    (graph, meta)
 }
 
 /// Per-lane values of the nodes that never change: pure arithmetic on constants and on the
@@ -377,17 +294,7 @@ fn fold_statics(spec: &GraphSpec, order: &[usize]) -> HashMap<usize, Vec<f32>> {
     for &n in order {
         let node = &spec.nodes[n];
         let lanes = node.lanes as usize;
-        let pure = matches!(
-            node.kind,
-            NodeKind::Bin(_)
-                | NodeKind::Un(_)
-                | NodeKind::Clip
-                | NodeKind::Range
-                | NodeKind::Sum
-                | NodeKind::Drive
-                | NodeKind::LaneIndex
-        );
-        if !pure {
+        if !node.kind.is_pure() {
             continue;
         }
         let mut args: Vec<Vec<f32>> = Vec::with_capacity(node.inputs.len());
@@ -409,17 +316,10 @@ fn fold_statics(spec: &GraphSpec, order: &[usize]) -> HashMap<usize, Vec<f32>> {
             if v.len() == 1 { v[0] } else { v[l] }
         };
         let values: Vec<f32> = (0..lanes)
-            .map(|l| match &node.kind {
-                NodeKind::Bin(op) => op.apply(at(0, l), at(1, l)),
-                NodeKind::Un(op) => op.apply(at(0, l)),
-                NodeKind::Clip => at(0, l).max(at(1, l)).min(at(2, l)),
-                NodeKind::Range => {
-                    let (a, b) = (at(1, l), at(2, l));
-                    a + (at(0, l) + 1.0) * 0.5 * (b - a)
-                }
-                NodeKind::Sum => (0..args.len()).map(|i| at(i, l)).sum(),
-                NodeKind::Drive => (at(0, l) * at(1, l)).tanh(),
-                _ => l as f32, // LaneIndex
+            .map(|l| {
+                node.kind
+                    .fold(&|i| at(i, l), args.len(), l)
+                    .unwrap_or_default()
             })
             .collect();
         statics.insert(n, values);
@@ -492,7 +392,7 @@ fn schedule(spec: &GraphSpec) -> Vec<usize> {
     order
 }
 
-impl CompiledGraph {
+impl RuntimeGraph {
     /// Starts gliding a parameter to `value` over `frames` (audio thread, no allocation).
     pub fn set_param(&mut self, slot: ParamSlot, value: f32, frames: u32) {
         let Some(r) = self
@@ -572,11 +472,11 @@ impl CompiledGraph {
             let mut out = std::mem::take(&mut bufs[op.out]);
             run_op(op, ctx, bufs, &mut out);
             match (op.role, &op.dsp) {
-                (Role::Seq(g), Dsp::Seq(_, _) | Dsp::MidiNotes(_, _)) => {
+                (Role::Seq(g), Dsp::Seq(_) | Dsp::MidiNotes(_)) => {
                     let (t0, t1) = (ctx.frame, ctx.frame + BLOCK as u64);
                     let busy = match &op.dsp {
-                        Dsp::Seq(seq, _) => seq.busy(t0, t1),
-                        Dsp::MidiNotes(m, _) => m.busy(t0, t1),
+                        Dsp::Seq(s) => s.seq.busy(t0, t1),
+                        Dsp::MidiNotes(m) => m.notes.busy(t0, t1),
                         _ => true,
                     };
                     let s = &mut sleep[g as usize];
@@ -612,58 +512,24 @@ impl CompiledGraph {
         ))
     }
 
-    /// Which running nodes each node of this graph takes its state from: pairs of (op here,
-    /// op in the graph with `old_keys`), matched by stable key. Computed on the control thread.
-    pub fn carry_plan(&self, old_keys: &[String]) -> Vec<(u32, u32)> {
-        let old: HashMap<&str, usize> = old_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
-            .collect();
-        self.keys
-            .iter()
-            .enumerate()
-            .filter_map(|(j, k)| old.get(k.as_str()).map(|&i| (j as u32, i as u32)))
-            .collect()
-    }
-
     /// Copies running state from `old` along `plan`; returns how many nodes carried.
     /// Audio thread: only copies into existing buffers.
-    pub fn carry_from(&mut self, old: &CompiledGraph, plan: &[(u32, u32)]) -> usize {
-        use crate::dsp::Carry;
+    pub fn carry_from(&mut self, old: &RuntimeGraph, plan: &[(u32, u32)]) -> usize {
         let mut carried = 0;
         for &(j, i) in plan {
             let (Some(new), Some(old)) = (self.ops.get_mut(j as usize), old.ops.get(i as usize))
             else {
                 continue;
             };
-            let ok = match (&mut new.dsp, &old.dsp) {
-                (Dsp::Sine(a), Dsp::Sine(b)) => a.carry_from(b),
-                (Dsp::Saw(a), Dsp::Saw(b)) => a.carry_from(b),
-                (Dsp::Pulse(a), Dsp::Pulse(b)) => a.carry_from(b),
-                (Dsp::Tri(a), Dsp::Tri(b)) => a.carry_from(b),
-                (Dsp::White(a), Dsp::White(b)) => a.carry_from(b),
-                (Dsp::Pink(a), Dsp::Pink(b)) => a.carry_from(b),
-                (Dsp::Line(a), Dsp::Line(b)) => a.carry_from(b),
-                (Dsp::Adsr(a), Dsp::Adsr(b)) => a.carry_from(b),
-                (Dsp::Perc(a), Dsp::Perc(b)) => a.carry_from(b),
-                (Dsp::Metro(a), Dsp::Metro(b)) => a.carry_from(b),
-                (Dsp::Smooth(a), Dsp::Smooth(b)) => a.carry_from(b),
-                (Dsp::Svf(a), Dsp::Svf(b)) => a.carry_from(b),
-                (Dsp::Ladder(a), Dsp::Ladder(b)) => a.carry_from(b),
-                (Dsp::Delay(a), Dsp::Delay(b)) => a.carry_from(b),
-                (Dsp::Seq(a, _), Dsp::Seq(b, _)) => a.carry_from(b),
-                (Dsp::MidiNotes(a, _), Dsp::MidiNotes(b, _)) => a.carry_from(b),
-                (Dsp::Cc(a, _), Dsp::Cc(b, _)) => a.carry_from(b),
-                (Dsp::Reverb(a), Dsp::Reverb(b)) => a.carry_from(b),
-                (Dsp::Chorus(a), Dsp::Chorus(b)) => a.carry_from(b),
-                (Dsp::Comp(a), Dsp::Comp(b)) => a.carry_from(b),
-                (Dsp::Sample(a, _, _), Dsp::Sample(b, _, _)) => a.carry_from(b),
-                _ => false,
-            };
+            let ok = new.dsp.carry_from(&old.dsp);
             carried += usize::from(ok);
         }
         carried
+    }
+
+    /// Named stems the graph renders.
+    pub fn track_count(&self) -> usize {
+        self.tracks.len()
     }
 
     /// Blocks for which a resting instrument was skipped, summed over instruments: the work
@@ -682,67 +548,28 @@ impl CompiledGraph {
     }
 }
 
-#[inline]
-fn input<'a>(bufs: &'a [Vec<f32>], r: &InRef) -> In<'a> {
-    let start = r.offset as usize;
-    In {
-        data: &bufs[r.buf as usize][start..start + BLOCK * r.lanes as usize],
-        lanes: r.lanes as usize,
-        konst: r.konst,
-        steady: r.steady,
+impl GraphMeta {
+    /// Which running nodes each node of this graph takes its state from: pairs of (op here,
+    /// op in the graph with `old_keys`), matched by stable key. Computed on the control thread.
+    pub fn carry_plan(&self, old_keys: &[String]) -> Vec<(u32, u32)> {
+        let old: HashMap<&str, usize> = old_keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
+        self.keys
+            .iter()
+            .enumerate()
+            .filter_map(|(j, k)| old.get(k.as_str()).map(|&i| (j as u32, i as u32)))
+            .collect()
     }
 }
 
+#[inline]
+fn input<'a>(bufs: &'a [Vec<f32>], r: &InRef) -> In<'a> {
+    r.read(bufs)
+}
+
 fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
-    let lanes = op.lanes;
-    if let Dsp::Sum = op.dsp {
-        for (k, r) in op.ins.iter().enumerate() {
-            math::accumulate(input(bufs, r), out, lanes, k == 0);
-        }
-        if op.ins.is_empty() {
-            out.fill(0.0);
-        }
-        return;
-    }
-    let mut i = [In::ZERO; MAX_FIXED_INPUTS];
-    for (slot, r) in i.iter_mut().zip(&op.ins) {
-        *slot = input(bufs, r);
-    }
-    match &mut op.dsp {
-        Dsp::Sine(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
-        Dsp::Saw(s) => s.process(ctx, i[0], i[1], out, lanes),
-        Dsp::Pulse(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
-        Dsp::Tri(s) => s.process(ctx, i[0], i[1], out, lanes),
-        Dsp::White(s) => s.process(out, lanes),
-        Dsp::Pink(s) => s.process(out, lanes),
-        Dsp::Line(s) => s.process(ctx, i[0], i[1], i[2], i[3], out, lanes),
-        Dsp::Adsr(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], out, lanes),
-        Dsp::Perc(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
-        Dsp::Metro(s) => s.process(ctx, i[0], out, lanes),
-        Dsp::Smooth(s) => s.process(ctx, i[0], i[1], out, lanes),
-        Dsp::Svf(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
-        Dsp::Ladder(s) => s.process(ctx, i[0], i[1], i[2], out, lanes),
-        Dsp::Delay(s) => s.process(ctx, i[0], i[1], i[2], i[3], out, lanes),
-        Dsp::Drive => math::drive(i[0], i[1], out, lanes),
-        Dsp::Pan => math::pan(i[0], i[1], out, lanes),
-        Dsp::Bin(op) => math::binary(*op, i[0], i[1], out, lanes),
-        Dsp::Un(op) => math::unary(*op, i[0], out, lanes),
-        Dsp::Clip => math::clip(i[0], i[1], i[2], out, lanes),
-        Dsp::Range => math::range(i[0], i[1], i[2], out, lanes),
-        Dsp::LaneSum if op.ins.len() > 1 => math::lane_sum_weighted(i[0], i[1], out),
-        Dsp::LaneSum => math::lane_sum(i[0], out, i[0].lanes),
-        Dsp::Seq(s, score) => s.process(ctx, score, out, lanes),
-        Dsp::MidiNotes(m, spec) => m.process(ctx, spec, out, lanes),
-        Dsp::Cc(c, spec) => c.process(ctx, spec, i[0], i[1], out, lanes),
-        Dsp::Reverb(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], out),
-        Dsp::Chorus(s) => s.process(ctx, i[0], i[1], i[2], i[3], out),
-        Dsp::Comp(s) => s.process(ctx, i[0], i[1], i[2], i[3], i[4], i[5], out),
-        Dsp::Crush => dynamics::crush(i[0], i[1], out, lanes),
-        Dsp::Sample(s, data, looped) => s.process(ctx, data, i[0], i[1], *looped, out, lanes),
-        Dsp::LaneIndex => math::lane_index(out, lanes),
-        Dsp::Monitor(table, slot, last) => {
-            table.measure(*slot as usize, &i[..op.ins.len().min(2)], last)
-        }
-        Dsp::Sum => unreachable!("handled above"),
-    }
+    op.dsp.run(ctx, &Ins::new(bufs, &op.ins), out, op.lanes);
 }

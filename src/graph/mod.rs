@@ -6,18 +6,17 @@
 
 mod compile;
 mod keys;
+mod nodes;
 mod sleep;
 mod validate;
 
-pub use compile::{CompiledGraph, ParamSlot, compile};
+pub use compile::{GraphMeta, ParamSlot, RuntimeGraph, compile};
 pub use keys::{assign_keys, fnv1a};
+pub use nodes::{Build, MAX_MODULATED_DELAY_SECS, NodeKind};
 pub use validate::{GraphError, MAX_NODES, validate};
 
-use crate::dsp::math::{BinOp, UnOp};
-use crate::dsp::midi::{CcSpec, NotesSpec};
 use crate::dsp::monitor::Shows;
 use crate::dsp::sampler::SampleData;
-use crate::dsp::seq::{self, Score};
 use std::sync::Arc;
 
 /// Where in which file a node was made.
@@ -38,59 +37,6 @@ pub struct PortRef {
 pub enum Input {
     Const(f32),
     Port(PortRef),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum NodeKind {
-    Sine,
-    Saw,
-    Square,
-    Pulse,
-    Tri,
-    Noise,
-    Pink,
-    Line,
-    Adsr,
-    Perc,
-    Metro,
-    Smooth,
-    Lpf,
-    Hpf,
-    Bpf,
-    Notch,
-    Ladder,
-    Delay,
-    Drive,
-    Pan,
-    Bin(BinOp),
-    Un(UnOp),
-    Clip,
-    Range,
-    /// Sum of any number of inputs (`mix`).
-    Sum,
-    /// Mixes the lanes (voices) of its input down to one.
-    LaneSum,
-    /// Each lane's index: the voice number inside a `poly` instrument.
-    LaneIndex,
-    /// Reads its source one block late, which is what lets a loop exist at all.
-    Feedback,
-    /// A pattern's sequencer: per-voice freq, gate, vel, note, trigger and voice level.
-    Seq(Arc<Score>),
-    /// `midi_notes()`: per-voice freq, gate, vel, note, trigger and voice level, like `Seq`,
-    /// played from MIDI.
-    MidiNotes(NotesSpec),
-    /// `cc(num)`: a smoothed controller; inputs lo, hi.
-    Cc(CcSpec),
-    /// Stereo effects: inputs left, right, then their parameters; outputs left, right.
-    Reverb,
-    Chorus,
-    Comp,
-    Crush,
-    /// Plays a WAV file: inputs trigger, speed, loop (a constant 0/1); one output per channel.
-    Sample(SampleRef),
-    /// `.monitor("name")`: reads one channel, or left and right, for the terminal display;
-    /// no output (it runs because every monitor is scheduled like an output).
-    Monitor(MonitorSpec),
 }
 
 /// What a monitor node shows and where its pattern's step comes from.
@@ -136,83 +82,6 @@ impl std::fmt::Debug for SampleRef {
             self.data.channels,
             self.data.rate
         )
-    }
-}
-
-impl NodeKind {
-    /// Short name used in stable keys and messages.
-    pub fn name(&self) -> &'static str {
-        match self {
-            NodeKind::Sine => "sine",
-            NodeKind::Saw => "saw",
-            NodeKind::Square => "square",
-            NodeKind::Pulse => "pulse",
-            NodeKind::Tri => "tri",
-            NodeKind::Noise => "noise",
-            NodeKind::Pink => "pink",
-            NodeKind::Line => "line",
-            NodeKind::Adsr => "adsr",
-            NodeKind::Perc => "perc",
-            NodeKind::Metro => "metro",
-            NodeKind::Smooth => "smooth",
-            NodeKind::Lpf => "lpf",
-            NodeKind::Hpf => "hpf",
-            NodeKind::Bpf => "bpf",
-            NodeKind::Notch => "notch",
-            NodeKind::Ladder => "ladder",
-            NodeKind::Delay => "delay",
-            NodeKind::Drive => "drive",
-            NodeKind::Pan => "pan",
-            NodeKind::Bin(op) => match op {
-                BinOp::Add => "add",
-                BinOp::Sub => "sub",
-                BinOp::Mul => "mul",
-                BinOp::Div => "div",
-                BinOp::Min => "min",
-                BinOp::Max => "max",
-                BinOp::Pow => "pow",
-            },
-            NodeKind::Un(op) => match op {
-                UnOp::Neg => "neg",
-                UnOp::Abs => "abs",
-                UnOp::Mtof => "midi",
-            },
-            NodeKind::Clip => "clip",
-            NodeKind::Range => "range",
-            NodeKind::Sum => "mix",
-            NodeKind::LaneSum => "poly",
-            NodeKind::LaneIndex => "index",
-            NodeKind::Feedback => "feedback",
-            NodeKind::Seq(_) => "seq",
-            NodeKind::MidiNotes(_) => "midi_notes",
-            NodeKind::Cc(_) => "cc",
-            NodeKind::Reverb => "reverb",
-            NodeKind::Chorus => "chorus",
-            NodeKind::Comp => "comp",
-            NodeKind::Crush => "crush",
-            NodeKind::Sample(_) => "sample",
-            NodeKind::Monitor(_) => "monitor",
-        }
-    }
-
-    /// Oscillators take a last input, `reset`: a trigger that restarts them at their phase
-    /// (each note, inside an instrument).
-    pub fn is_oscillator(&self) -> bool {
-        matches!(
-            self,
-            NodeKind::Sine | NodeKind::Saw | NodeKind::Square | NodeKind::Pulse | NodeKind::Tri
-        )
-    }
-
-    /// Number of output channels.
-    pub fn outputs(&self) -> usize {
-        match self {
-            NodeKind::Pan | NodeKind::Reverb | NodeKind::Chorus | NodeKind::Comp => 2,
-            NodeKind::Seq(_) | NodeKind::MidiNotes(_) => seq::OUTPUTS,
-            NodeKind::Sample(s) => s.data.channels.clamp(1, 2),
-            NodeKind::Monitor(_) => 0,
-            _ => 1,
-        }
     }
 }
 

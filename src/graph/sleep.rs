@@ -28,35 +28,7 @@ fn free_running(spec: &GraphSpec, n: usize, memo: &mut Vec<Option<bool>>, depth:
         return v;
     }
     let node = &spec.nodes[n];
-    let kind_ok = matches!(
-        node.kind,
-        NodeKind::Sine
-            | NodeKind::Saw
-            | NodeKind::Square
-            | NodeKind::Pulse
-            | NodeKind::Tri
-            | NodeKind::Noise
-            | NodeKind::Pink
-            | NodeKind::Bin(_)
-            | NodeKind::Un(_)
-            | NodeKind::Sum
-            | NodeKind::Range
-            | NodeKind::Clip
-            | NodeKind::Drive
-            | NodeKind::LaneIndex
-            | NodeKind::Pan
-            | NodeKind::Lpf
-            | NodeKind::Hpf
-            | NodeKind::Bpf
-            | NodeKind::Notch
-            | NodeKind::Ladder
-            | NodeKind::Smooth
-            | NodeKind::Crush
-            | NodeKind::Delay
-            | NodeKind::Reverb
-            | NodeKind::Chorus
-            | NodeKind::Comp
-    );
+    let kind_ok = node.kind.runs_free();
     let ok = kind_ok
         && depth < 64
         && node.inputs.iter().all(|i| match i {
@@ -69,15 +41,7 @@ fn free_running(spec: &GraphSpec, n: usize, memo: &mut Vec<Option<bool>>, depth:
 
 /// Echoes and reverb tails outlive a silent block; a metronome ticks on its own.
 fn holds_sound(kind: &NodeKind) -> bool {
-    matches!(
-        kind,
-        NodeKind::Delay
-            | NodeKind::Feedback
-            | NodeKind::Reverb
-            | NodeKind::Chorus
-            | NodeKind::Comp
-            | NodeKind::Metro
-    )
+    kind.holds_sound()
 }
 
 /// Instruments whose nodes can be skipped while silent, and only those for which skipping

@@ -254,7 +254,7 @@ mod tests {
 
     fn callback(src: &str, end: Option<u64>) -> (Callback, Arc<PlayStats>) {
         let c = compile_source(src, "t.rhai", Path::new("."), 48000.0).unwrap();
-        let r = Renderer::new(graph::compile(&c.spec, 48000.0), 48000.0, 1.0);
+        let r = Renderer::new(graph::compile(&c.spec, 48000.0).0, 48000.0, 1.0);
         let stats = Arc::new(PlayStats::default());
         (Callback::new(r, None, end, stats.clone()), stats)
     }

@@ -6,7 +6,7 @@
 //! construction (the tap moves whole frames), and a slot that no graph has used yet is
 //! silence, so a track that appears through a reload is recorded from the frame it appears.
 
-use crate::graph::CompiledGraph;
+use crate::graph::RuntimeGraph;
 
 /// Most stems recorded live.
 pub const MAX_STEMS: usize = 16;
@@ -52,12 +52,13 @@ impl StemSlots {
         &self.names
     }
 
-    /// Points each track of `graph` at its slot: the one its name had before, else a new
-    /// one. Returns lines for the log (a track that cannot be recorded says so once).
-    pub fn assign(&mut self, graph: &mut CompiledGraph) -> Vec<String> {
+    /// Points each track of `graph`, named `names`, at its slot: the one its name had
+    /// before, else a new one. Returns lines for the log (a track that cannot be recorded
+    /// says so once).
+    pub fn assign(&mut self, names: &[String], graph: &mut RuntimeGraph) -> Vec<String> {
         let mut log = Vec::new();
-        let mut slots = Vec::with_capacity(graph.track_names.len());
-        for name in &graph.track_names {
+        let mut slots = Vec::with_capacity(names.len());
+        for name in names {
             let slot = match self.names.iter().position(|n| n == name) {
                 Some(s) => s,
                 None if self.names.len() < self.capacity => {
@@ -89,9 +90,10 @@ mod tests {
     use crate::script::compile_source;
     use std::path::Path;
 
-    fn graph(src: &str) -> CompiledGraph {
+    fn graph(src: &str) -> (Vec<String>, RuntimeGraph) {
         let c = compile_source(src, "t.rhai", Path::new("."), 48000.0).unwrap();
-        crate::graph::compile(&c.spec, 48000.0)
+        let (g, meta) = crate::graph::compile(&c.spec, 48000.0);
+        (meta.track_names, g)
     }
 
     #[test]
@@ -99,12 +101,12 @@ mod tests {
         let mut s = StemSlots::for_recording(2, true);
         assert_eq!(s.capacity(), 2 + SPARE);
         assert_eq!(s.channels(), 2 + 2 * (2 + SPARE));
-        let mut a = graph("mix([sine(1).track(\"a\"), sine(2).track(\"b\")])");
-        assert!(s.assign(&mut a).is_empty());
+        let (an, mut a) = graph("mix([sine(1).track(\"a\"), sine(2).track(\"b\")])");
+        assert!(s.assign(&an, &mut a).is_empty());
         assert_eq!(a.track_slots, vec![0, 1]);
         // An edit drops "a", adds "c" and reorders: names keep their slots.
-        let mut b = graph("mix([sine(3).track(\"c\"), sine(2).track(\"b\")])");
-        s.assign(&mut b);
+        let (bn, mut b) = graph("mix([sine(3).track(\"c\"), sine(2).track(\"b\")])");
+        s.assign(&bn, &mut b);
         assert_eq!(b.track_slots, vec![2, 1]);
         assert_eq!(s.names(), ["a", "b", "c"]);
     }
@@ -115,15 +117,15 @@ mod tests {
         let tracks: Vec<String> = (0..7)
             .map(|i| format!("sine({i}).track(\"t{i}\")"))
             .collect();
-        let mut g = graph(&format!("mix([{}])", tracks.join(", ")));
-        let log = s.assign(&mut g);
+        let (names, mut g) = graph(&format!("mix([{}])", tracks.join(", ")));
+        let log = s.assign(&names, &mut g);
         assert_eq!(log.len(), 7 - (1 + SPARE));
         assert!(log[0].contains("t5"), "{log:?}");
         assert_eq!(g.track_slots[6], NO_SLOT);
-        assert!(s.assign(&mut g).is_empty(), "said once");
+        assert!(s.assign(&names, &mut g).is_empty(), "said once");
         // Not recording: no slots, nothing said.
         let mut s = StemSlots::for_recording(3, false);
-        assert!(s.assign(&mut g).is_empty());
+        assert!(s.assign(&names, &mut g).is_empty());
         assert_eq!(s.channels(), 2);
     }
 }

@@ -1,48 +1,10 @@
 //! The graph under construction while a script runs, and the `Signal` values scripts hold;
 //! control thread only.
 
+pub use super::dsl::args::{Arg, Sig, src_pos};
 use crate::graph::{GraphSpec, Input, MAX_NODES, NodeKind, NodeSpec, PortRef, SampleRef, SrcPos};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
-
-/// A signal as a script sees it: one port (mono) or two (stereo), `lanes` wide.
-#[derive(Clone, Debug)]
-pub struct Sig {
-    pub ch: [PortRef; 2],
-    pub stereo: bool,
-    pub lanes: u32,
-}
-
-impl Sig {
-    pub fn mono(p: PortRef, lanes: u32) -> Self {
-        Sig {
-            ch: [p, p],
-            stereo: false,
-            lanes,
-        }
-    }
-
-    pub fn channels(&self) -> &[PortRef] {
-        if self.stereo { &self.ch } else { &self.ch[..1] }
-    }
-}
-
-/// A parameter value: a number or a signal.
-#[derive(Clone, Debug)]
-pub enum Arg {
-    Num(f64),
-    Sig(Sig),
-}
-
-impl Arg {
-    pub fn lanes(&self) -> u32 {
-        match self {
-            Arg::Num(_) => 1,
-            Arg::Sig(s) => s.lanes,
-        }
-    }
-}
 
 /// The voice handle an instrument receives: `poly` sets index and count; a pattern or MIDI
 /// instrument also gives each voice's note signals.
@@ -105,7 +67,7 @@ impl Builder {
         // Inside a poly instrument only nodes that differ per voice even with equal inputs
         // (noise, the voice index) need a copy per voice; the rest follow their inputs, so a
         // shared LFO or gate runs once, not once per voice, and sounds the same.
-        let per_voice = matches!(kind, NodeKind::Noise | NodeKind::Pink | NodeKind::LaneIndex);
+        let per_voice = kind.per_voice();
         if kind == NodeKind::LaneSum {
             // The voice mixdown is one lane wide whatever its input.
             return self.push(kind, inputs, 1, pos);
@@ -203,13 +165,5 @@ impl Builder {
 
     pub fn seconds_per_beat(&self) -> f64 {
         60.0 / self.tempo_bpm
-    }
-}
-
-pub fn src_pos(file: &Arc<str>, line: usize, col: usize) -> SrcPos {
-    SrcPos {
-        file: file.clone(),
-        line: line as u32,
-        col: col as u32,
     }
 }

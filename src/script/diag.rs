@@ -203,7 +203,7 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
         ErrorFunctionNotFound(sig, _) => {
             let name = sig.split(['(', ' ']).next().unwrap_or(sig).trim();
             let args = sig[name.len()..].trim();
-            let vocab: Vec<String> = crate::script::dsl::FUNCTIONS
+            let vocab: Vec<String> = crate::script::dsl::functions()
                 .iter()
                 .map(|f| f.name.to_string())
                 .collect();
@@ -214,7 +214,7 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
                 );
             }
             if vocab.iter().any(|n| n == name) {
-                let forms: Vec<String> = crate::script::dsl::FUNCTIONS
+                let forms: Vec<String> = crate::script::dsl::functions()
                     .iter()
                     .filter(|f| f.name == name)
                     .map(|f| format!("{}({})", f.name, f.params.join(", ")))

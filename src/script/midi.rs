@@ -3,7 +3,7 @@
 //! plain functions in `dsl.rs`.
 
 use super::builder::{Builder, Sig};
-use super::dsl::{call_pos, err_at};
+use super::dsl::args::{call_pos, err_at};
 use super::resolver::Imports;
 use super::sequencing::{DEFAULT_VOICES, num_in, play, voice_count};
 use crate::dsp::midi::NotesSpec;

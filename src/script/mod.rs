@@ -4,7 +4,6 @@ pub mod builder;
 pub mod diag;
 pub mod dsl;
 pub mod engine;
-pub mod fx;
 pub mod midi;
 pub mod monitor;
 pub mod params;
@@ -60,7 +59,10 @@ pub fn compile_file_with(
 
 /// Names offered as "did you mean" hints: the vocabulary plus every word in the script.
 fn hint_names(source: &str) -> Vec<String> {
-    let mut names: Vec<String> = dsl::FUNCTIONS.iter().map(|f| f.name.to_string()).collect();
+    let mut names: Vec<String> = dsl::functions()
+        .iter()
+        .map(|f| f.name.to_string())
+        .collect();
     for w in source.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
         if w.len() > 1 && !w.chars().next().unwrap_or('0').is_numeric() {
             names.push(w.to_string());
@@ -114,6 +116,7 @@ pub fn compile_source_with(
             imports.clone(),
             file_arc.clone(),
         );
+        monitor::register(&mut engine, builder.clone(), file_arc.clone());
         midi::register(
             &mut engine,
             builder.clone(),

@@ -3,7 +3,7 @@
 //! unchanged); control thread only.
 
 use super::builder::{Builder, Sig};
-use super::dsl::{call_pos, err_at};
+use super::dsl::args::{call_pos, err_at};
 use super::sequencing::{Pat, control};
 use crate::dsp::monitor::Shows;
 use crate::dsp::seq;
@@ -204,7 +204,7 @@ mod tests {
 
     fn common_render(src: &str) -> Vec<f32> {
         let c = compile_source(src, "t.rhai", Path::new("."), 48000.0).unwrap();
-        let g = crate::graph::compile(&c.spec, 48000.0);
+        let (g, _) = crate::graph::compile(&c.spec, 48000.0);
         let mut r = crate::engine::Renderer::new(g, 48000.0, 1.0);
         let mut out = vec![0.0; 2 * 1000];
         r.process(&mut out);
@@ -219,8 +219,8 @@ mod tests {
                    sine(0.5).monitor(\"lfo\") * 0 + d";
         let c = compile_source(src, "t.rhai", Path::new("."), 48000.0)
             .unwrap_or_else(|d| panic!("{}", d.render(Some(src))));
-        let g = crate::graph::compile(&c.spec, 48000.0);
-        let table = g.monitors.clone();
+        let (g, meta) = crate::graph::compile(&c.spec, 48000.0);
+        let table = meta.monitors.clone();
         let names: Vec<&str> = table.info.iter().map(|i| i.name.as_str()).collect();
         assert_eq!(names, ["beat", "drums", "lfo"]);
         assert!(!table.is_live());

@@ -4,7 +4,7 @@
 //! only.
 
 use super::diag::{Diagnostic, closest};
-use super::dsl::{call_pos, err_at, type_name};
+use super::dsl::args::{call_pos, err_at, type_name};
 use crate::graph::SrcPos;
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
 use std::cell::RefCell;

@@ -3,7 +3,7 @@
 //! control thread.
 
 use super::builder::{Arg, Builder, NoteSigs, Sig, Voice};
-use super::dsl::{arg, call_pos, err_at, mono_input, number, type_name};
+use super::dsl::args::{arg, call_pos, err_at, mono_input, number, type_name};
 use super::resolver::Imports;
 use super::resolver::confine;
 use super::samples::load_wav;
@@ -588,7 +588,6 @@ pub fn register(
             },
         );
     }
-    super::monitor::register(engine, builder.clone(), file.clone());
     {
         let b = builder.clone();
         engine.register_fn(

@@ -39,7 +39,7 @@ impl Drop for TempDir {
 pub fn render(src: &str, frames: usize) -> (Vec<f32>, Vec<f32>) {
     let c = compile_source(src, "test.rhai", Path::new("."), SR)
         .unwrap_or_else(|d| panic!("script failed to compile:\n{src}\n{}", d.render(Some(src))));
-    let g = graph::compile(&c.spec, SR as f32);
+    let g = graph::compile(&c.spec, SR as f32).0;
     let mut r = Renderer::new(g, SR as f32, 1.0);
     let mut out = vec![0.0f32; frames * 2];
     r.process(&mut out);
