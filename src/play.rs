@@ -4,9 +4,9 @@
 
 use crate::config::Config;
 use crate::engine::Renderer;
+use crate::engine::callback::{Callback, PlayStats};
 use crate::engine::commands;
 use crate::graph;
-use crate::io::callback::{Callback, PlayStats};
 use crate::io::monitors::MonitorView;
 use crate::io::output;
 use crate::io::scope::ScopeRing;
