@@ -15,6 +15,7 @@
 
 pub mod callback;
 pub mod commands;
+pub mod no_alloc;
 pub mod transport;
 
 use crate::dsp::{BLOCK, Ctx, MIDI_PER_BLOCK, cc_slot};
