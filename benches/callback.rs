@@ -6,8 +6,8 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 use waves::engine::Renderer;
+use waves::engine::callback::{Callback, PlayStats};
 use waves::graph;
-use waves::io::callback::{Callback, PlayStats};
 use waves::record::tap::recorder;
 use waves::script::compile_file;
 

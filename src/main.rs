@@ -1,5 +1,10 @@
 //! The `waves` command: parses arguments and hands over to `cli`; main thread.
 
+/// Debug builds: allocations and frees on the audio thread are counted and reported.
+#[cfg(debug_assertions)]
+#[global_allocator]
+static ALLOC: waves::engine::no_alloc::GuardedAlloc = waves::engine::no_alloc::GuardedAlloc;
+
 fn main() {
     if std::env::var_os("JACK_NO_START_SERVER").is_none() {
         // Opening MIDI or audio through JACK must never launch a JACK server as a side

@@ -4,9 +4,9 @@
 
 use crate::config::Config;
 use crate::engine::Renderer;
+use crate::engine::callback::{Callback, PlayStats};
 use crate::engine::commands;
 use crate::graph;
-use crate::io::callback::{Callback, PlayStats};
 use crate::io::monitors::MonitorView;
 use crate::io::output;
 use crate::io::scope::ScopeRing;
@@ -277,6 +277,7 @@ pub fn play(
                 }
             }
             log.extend(live.tick());
+            log.extend(crate::engine::no_alloc::report());
             log.extend(knobs.save(false));
             log.extend(journal.as_ref().and_then(|j| j.tick(live.stems.names())));
             if let Some(t) = live.sent_monitors.take() {
@@ -313,6 +314,9 @@ pub fn play(
     }
     // The one shutdown path: stop the callbacks, then drain and save.
     drop(stream);
+    if let Some(l) = crate::engine::no_alloc::report() {
+        crate::tell!("{l}");
+    }
     if let Some(m) = midi_ports {
         let dropped = m.dropped.load(Relaxed);
         if dropped > 0 {

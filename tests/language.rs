@@ -291,6 +291,50 @@ fn note_names_give_equal_tempered_frequencies() {
 }
 
 #[test]
+fn note_accepts_every_spelling_a_pattern_does() {
+    // One parser behind both: each name gives the pattern's note number and note()'s
+    // frequency of that number.
+    for name in [
+        "c4", "C4", "c#3", "cs3", "Cs3", "db4", "df4", "eb4", "ef4", "EF4", "fs2", "FS2", "bf3",
+        "Bb", "bb", "c", "b#3", "cb4", "c##4", "c-1", "g9",
+    ] {
+        let pattern = waves::pattern::Pattern::parse(name).unwrap();
+        let midi = pattern.events(0)[0].note.unwrap();
+        let hz = 440.0 * 2f64.powf((f64::from(midi) - 69.0) / 12.0);
+        let got = duration_of("", &format!("note(\"{name}\")"));
+        assert!(
+            (got - hz).abs() < 1e-9 * hz,
+            "note(\"{name}\") = {got}, the pattern's {name} is MIDI {midi} = {hz} Hz"
+        );
+    }
+}
+
+#[test]
+fn a_bad_note_name_lists_the_spellings() {
+    for (name, says) in [
+        ("h4", "not a note name; write a letter a-g"),
+        ("c4x", "not a note name"),
+        ("c10", "octave 10 is out of range; octaves are -1..9"),
+        ("g#9", "MIDI note 128, outside 0..127"),
+    ] {
+        let src = format!("sine(note(\"{name}\"))");
+        let Err(d) = compile_source(&src, "test.rhai", Path::new("."), SR) else {
+            panic!("note(\"{name}\") compiled");
+        };
+        let text = d.render(Some(&src));
+        assert!(text.contains(says), "note(\"{name}\"): {text}");
+        if says.starts_with("not a note") {
+            for s in ["# or s", "b or f", "-1..9", "3 if left out", "ef4"] {
+                assert!(
+                    text.contains(s),
+                    "note(\"{name}\") does not list {s}: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn midi_numbers_give_frequencies() {
     assert_eq!(duration_of("", "midi(69)"), 440.0);
     assert_eq!(duration_of("", "midi(57)"), 220.0);

@@ -1,10 +1,21 @@
-//! The renderer: the single entry point of the audio thread (`Renderer::process`).
+//! The audio thread's code: the device callback body (`callback`), the renderer
+//! (`Renderer::process`, its single entry into the graph), commands and the transport clock;
+//! audio thread (objects are built and dropped on the control thread).
 //!
-//! It renders fixed 64-frame blocks into a carry buffer and hands out as many frames as the
-//! caller asks for, so a device callback of 1, 17 or 4096 frames hears exactly the same
-//! samples. Nothing reachable from `process` allocates, frees, locks, blocks or prints.
+//! Everything in this folder is reachable from the audio callback, so none of it may
+//! allocate, free, lock, block or print. The renderer renders fixed 64-frame blocks into a
+//! carry buffer and hands out as many frames as the caller asks for, so a device callback
+//! of 1, 17 or 4096 frames hears exactly the same samples.
+//!
+//! The callback also reaches code that lives beside its control-thread half, under the same
+//! rules: the node DSP (`dsp/`) and `CompiledGraph::process_block` (`graph/`), the recorder's
+//! `Tap::push` (`record/tap.rs`, made with its spooler), `MidiInbox::drain`
+//! (`io/midi_in.rs`, made with the ports), `ScopeRing::push_wide` (`io/scope.rs`, read by
+//! the screen) and `CcShared::store` (`midi/persist.rs`, saved by the control thread).
 
+pub mod callback;
 pub mod commands;
+pub mod no_alloc;
 pub mod transport;
 
 use crate::dsp::{BLOCK, Ctx, MIDI_PER_BLOCK, cc_slot};

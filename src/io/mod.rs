@@ -1,6 +1,7 @@
-//! Audio and MIDI devices: the output stream and its callback, device listing.
+//! Audio and MIDI devices: opening the output stream (whose callback body is
+//! `engine::callback`), MIDI input ports, the terminal scope and screen, device listing;
+//! control thread.
 
-pub mod callback;
 pub mod midi_in;
 pub mod monitors;
 pub mod output;

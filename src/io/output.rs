@@ -1,7 +1,7 @@
 //! Opening the audio output with cpal: device by name, the nearest supported rate and buffer,
 //! every sample format; control thread (the stream's callback runs on the audio thread).
 
-use super::callback::{Callback, PlayStats};
+use crate::engine::callback::{Callback, PlayStats};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{BufferSize, SampleFormat, StreamConfig, SupportedBufferSize};
 use std::sync::Arc;

@@ -39,6 +39,7 @@
 //! evaluation work, so parsing any text is quick.
 
 mod eval;
+pub mod notes;
 mod parse;
 mod tree;
 

@@ -6,6 +6,7 @@
 //! parsing is linear in the (capped) text length.
 
 use super::eval::euclid_mask;
+use super::notes::{self, NoteError};
 use super::tree::{Kind, Node};
 use super::{MAX_CHARS, MAX_DEPTH, ParseError};
 
@@ -577,7 +578,17 @@ fn atom(tok: &str, at: usize) -> Result<Node, ParseError> {
             };
             v
         }
-        Some(letter @ 'a'..='g') => note_name(letter, &lower[1..], tok, at)?,
+        Some('a'..='g') => match notes::parse(tok) {
+            Ok(m) => f64::from(m),
+            Err(NoteError::NotANote) => return Err(unknown(tok, at)),
+            Err(NoteError::Octave(o)) => {
+                return Err(ParseError::new(
+                    at,
+                    format!("octave {o} of `{tok}` is out of range; octaves are -1..9"),
+                ));
+            }
+            Err(NoteError::Range(m)) => m as f64,
+        },
         _ => return Err(unknown(tok, at)),
     };
     if !(0.0..=127.0).contains(&midi) {
@@ -587,45 +598,6 @@ fn atom(tok: &str, at: usize) -> Result<Node, ParseError> {
         ));
     }
     Node::new(Kind::Note(Some(midi as f32)), at)
-}
-
-/// The MIDI number of a note name: `letter`, then accidentals (`#`/`s` sharp, `b`/`f` flat),
-/// then an octave -1..9 (3 if left out).
-fn note_name(letter: char, rest: &str, tok: &str, at: usize) -> Result<f64, ParseError> {
-    let class: i64 = match letter {
-        'c' => 0,
-        'd' => 2,
-        'e' => 4,
-        'f' => 5,
-        'g' => 7,
-        'a' => 9,
-        _ => 11,
-    };
-    let split = rest
-        .find(|c| !matches!(c, '#' | 's' | 'b' | 'f'))
-        .unwrap_or(rest.len());
-    let (accidentals, octave) = rest.split_at(split);
-    let shift: i64 = accidentals
-        .chars()
-        .map(|c| if matches!(c, '#' | 's') { 1 } else { -1 })
-        .sum();
-    let octave: i64 = match octave {
-        "" => 3,
-        "-1" => -1,
-        o if o.len() == 1 && o.as_bytes()[0].is_ascii_digit() => i64::from(o.as_bytes()[0] - b'0'),
-        o if {
-            let digits = o.strip_prefix('-').unwrap_or(o);
-            !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
-        } =>
-        {
-            return Err(ParseError::new(
-                at,
-                format!("octave {o} of `{tok}` is out of range; octaves are -1..9"),
-            ));
-        }
-        _ => return Err(unknown(tok, at)),
-    };
-    Ok(((octave + 1) * 12 + class + shift) as f64)
 }
 
 fn unknown(tok: &str, at: usize) -> ParseError {

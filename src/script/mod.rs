@@ -97,33 +97,12 @@ pub fn compile_source_with(
     builder.borrow_mut().root = root.to_path_buf();
     let imports = Rc::new(RefCell::new(Imports::default()));
     let file_arc: Arc<str> = Arc::from(file);
+    imports
+        .borrow_mut()
+        .sources
+        .insert(file.to_string(), source.to_string());
     let result = {
-        let mut engine = engine::hardened();
-        engine.set_module_resolver(SandboxResolver::new(root, imports.clone()));
-        dsl::register(
-            &mut engine,
-            builder.clone(),
-            imports.clone(),
-            file_arc.clone(),
-        );
-        imports
-            .borrow_mut()
-            .sources
-            .insert(file.to_string(), source.to_string());
-        sequencing::register(
-            &mut engine,
-            builder.clone(),
-            imports.clone(),
-            file_arc.clone(),
-        );
-        monitor::register(&mut engine, builder.clone(), file_arc.clone());
-        midi::register(
-            &mut engine,
-            builder.clone(),
-            imports.clone(),
-            file_arc.clone(),
-        );
-        params::register(&mut engine, declared.clone(), file_arc.clone());
+        let engine = script_engine(root, &builder, &imports, &declared, &file_arc);
         let mut ast = engine
             .compile(source)
             .map_err(|e| diag::from_parse(&e, file, source, &names))?;
@@ -159,6 +138,40 @@ pub fn compile_source_with(
         files,
         params,
     })
+}
+
+/// The engine scripts run in: hardened, sandboxed under `root`, with the whole vocabulary
+/// registered, building into `builder`.
+fn script_engine(
+    root: &Path,
+    builder: &Rc<RefCell<Builder>>,
+    imports: &Rc<RefCell<Imports>>,
+    declared: &Rc<RefCell<params::Declared>>,
+    file: &Arc<str>,
+) -> rhai::Engine {
+    let mut engine = engine::hardened();
+    engine.set_module_resolver(SandboxResolver::new(root, imports.clone()));
+    dsl::register(&mut engine, builder.clone(), imports.clone(), file.clone());
+    sequencing::register(&mut engine, builder.clone(), imports.clone(), file.clone());
+    monitor::register(&mut engine, builder.clone(), file.clone());
+    midi::register(&mut engine, builder.clone(), imports.clone(), file.clone());
+    params::register(&mut engine, declared.clone(), file.clone());
+    engine
+}
+
+/// An engine registered exactly as for compiling a script (nothing compiled into it), so
+/// what scripts can call can be listed and checked against the reference.
+pub fn vocabulary_engine() -> rhai::Engine {
+    let declared = Rc::new(RefCell::new(params::Declared::new(&Overrides::new())));
+    let builder = Rc::new(RefCell::new(Builder::new(48000.0)));
+    let imports = Rc::new(RefCell::new(Imports::default()));
+    script_engine(
+        Path::new("."),
+        &builder,
+        &imports,
+        &declared,
+        &Arc::from("vocabulary"),
+    )
 }
 
 fn output_signal(result: Dynamic, source: &str, file: &str) -> Result<Sig, Diagnostic> {

@@ -15,7 +15,7 @@ pub mod sources;
 pub mod time;
 pub mod voices;
 
-pub use notes::{midi_to_hz, parse_note};
+pub use notes::midi_to_hz;
 
 use crate::dsp::math::{BinOp, UnOp};
 use crate::graph::{Input, NodeKind, SrcPos};

@@ -12,15 +12,15 @@ pub const FORMS: &[FnDef] = &[
         "notes",
         "note",
         ["name"],
-        "frequency of a note name: letter, optional # or b, octave (a4 = 440 Hz)",
+        "frequency of a note name, spelt as in patterns: letter, sharps (# or s) or flats (b or f), octave (3 if left out; a4 = 440 Hz)",
         "saw(note(\"c#3\"))",
         Some(|_, _, a| {
             let s = a[0]
                 .clone()
                 .into_immutable_string()
                 .map_err(|t| format!("note needs a name in quotes like \"a4\" (got {t})"))?;
-            let m = parse_note(&s).ok_or_else(|| format!("\"{s}\" is not a note name; write a letter a–g, an optional # or b, and an octave, e.g. \"c#3\", \"eb4\", \"a4\""))?;
-            Ok(Dynamic::from(midi_to_hz(m as f64)))
+            let m = crate::pattern::notes::parse(&s).map_err(|e| format!("note(\"{s}\"): {e}"))?;
+            Ok(Dynamic::from(midi_to_hz(f64::from(m))))
         })
     ),
     def!(
@@ -42,34 +42,5 @@ pub const FORMS: &[FnDef] = &[
         })
     ),
 ];
-
-/// `c#3`, `eb4`, `a4`, `C-1` → MIDI note number (c4 = 60).
-pub fn parse_note(s: &str) -> Option<i32> {
-    let s = s.trim();
-    let mut chars = s.chars();
-    let letter = chars.next()?.to_ascii_lowercase();
-    let base = match letter {
-        'c' => 0,
-        'd' => 2,
-        'e' => 4,
-        'f' => 5,
-        'g' => 7,
-        'a' => 9,
-        'b' => 11,
-        _ => return None,
-    };
-    let rest: &str = chars.as_str();
-    let (acc, rest) = match rest.chars().next() {
-        Some('#') | Some('s') => (1, &rest[1..]),
-        Some('b') if rest.len() > 1 => (-1, &rest[1..]),
-        _ => (0, rest),
-    };
-    let octave: i32 = rest.parse().ok()?;
-    if !(-1..=9).contains(&octave) {
-        return None;
-    }
-    let m = (octave + 1) * 12 + base + acc;
-    (0..=127).contains(&m).then_some(m)
-}
 
 pub use crate::dsp::math::midi_to_hz;

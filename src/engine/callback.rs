@@ -2,6 +2,7 @@
 //! and publishes meters as atomics; runs on the audio thread, allocation-free.
 
 use crate::engine::Renderer;
+use crate::engine::no_alloc::no_alloc;
 use crate::io::midi_in::MidiInbox;
 use crate::io::scope::ScopeRing;
 use crate::record::tap::Tap;
@@ -162,7 +163,12 @@ impl Callback {
     }
 
     /// Fills one device buffer of `channels` interleaved channels in any sample format.
+    /// In debug builds the allocation guard watches it (`no_alloc`).
     pub fn fill<T: Sample + FromSample<f32>>(&mut self, data: &mut [T], channels: usize) {
+        no_alloc(|| self.fill_unguarded(data, channels));
+    }
+
+    fn fill_unguarded<T: Sample + FromSample<f32>>(&mut self, data: &mut [T], channels: usize) {
         let started = Instant::now();
         let channels = channels.max(1);
         let frames = data.len() / channels;
