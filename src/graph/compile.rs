@@ -147,6 +147,8 @@ pub struct CompiledGraph {
     pub duration: Option<f64>,
     /// Stable key of each op, in processing order.
     pub keys: Vec<String>,
+    /// The spec node each op runs, in processing order (what a carry plan maps from).
+    pub nodes: Vec<u32>,
     /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
     pub monitors: Arc<MonitorTable>,
 }
@@ -238,6 +240,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
     let mut params = HashMap::new();
     let mut feedback = Vec::new();
     let mut keys = Vec::new();
+    let mut nodes = Vec::new();
     for &n in &order {
         let node = &spec.nodes[n];
         let lanes = node.lanes as usize;
@@ -338,6 +341,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
             role: roles.get(&n).copied().unwrap_or(Role::Plain),
         });
         keys.push(node.key.clone());
+        nodes.push(n as u32);
     }
     let out = spec.out.map(|o| in_ref(&mut bufs, &o));
     let tracks = spec
@@ -362,6 +366,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> CompiledGraph {
         follow_clock: spec.follow_clock,
         duration: spec.duration,
         keys,
+        nodes,
         monitors,
     }
 }
@@ -608,19 +613,16 @@ impl CompiledGraph {
         ))
     }
 
-    /// Which running nodes each node of this graph takes its state from: pairs of (op here,
-    /// op in the graph with `old_keys`), matched by stable key. Computed on the control thread.
-    pub fn carry_plan(&self, old_keys: &[String]) -> Vec<(u32, u32)> {
-        let old: HashMap<&str, usize> = old_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
-            .collect();
-        self.keys
-            .iter()
-            .enumerate()
-            .filter_map(|(j, k)| old.get(k.as_str()).map(|&i| (j as u32, i as u32)))
-            .collect()
+    /// Which running ops each op of this graph (compiled from `spec`) takes its state
+    /// from: pairs of (op here, op of the graph compiled from `old` whose ops run
+    /// `old_nodes`), matched by content (`matching.rs`). Computed on the control thread.
+    pub fn carry_plan(
+        &self,
+        spec: &GraphSpec,
+        old: &GraphSpec,
+        old_nodes: &[u32],
+    ) -> Vec<(u32, u32)> {
+        super::matching::carry_plan(old, old_nodes, spec, &self.nodes)
     }
 
     /// Copies running state from `old` along `plan`; returns how many nodes carried.

@@ -6,11 +6,13 @@
 
 mod compile;
 mod keys;
+mod matching;
 mod sleep;
 mod validate;
 
 pub use compile::{CompiledGraph, ParamSlot, compile};
 pub use keys::{assign_keys, fnv1a};
+pub use matching::match_nodes;
 pub use validate::{GraphError, MAX_NODES, validate};
 
 use crate::dsp::math::{BinOp, UnOp};
