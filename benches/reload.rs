@@ -61,8 +61,8 @@ fn main() {
             let t = Instant::now();
             let c = compile_file(&file, SR as f64).unwrap();
             let g = graph::compile(&c.spec, SR);
-            let plan = g.carry_plan(&c.spec, &keys.0, &keys.1);
             compile_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            let plan = g.carry_plan(&c.spec, &keys.0, &keys.1);
             *keys = (c.spec, g.nodes.clone());
             let swap = Swap {
                 graph: Some(Box::new(g)),
