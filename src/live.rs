@@ -27,9 +27,11 @@ pub struct Live {
     /// Parameter values from the command line: every reload compiles with them.
     overrides: script::Overrides,
     control: Control,
-    /// Keys of the graph most recently sent (what the next one carries state from).
-    keys: Vec<String>,
-    /// Spec and parameter slots of that graph, for edits that only change numbers.
+    /// The spec node each op of the graph most recently sent runs: with `spec`, what the
+    /// next graph is matched against to carry state.
+    nodes: Vec<u32>,
+    /// Spec and parameter slots of that graph; an edit of numbers only replaces the spec
+    /// in place (same nodes, same indices).
     spec: GraphSpec,
     params: HashMap<(u32, u32), ParamSlot>,
     /// Script and imported files of the last good compile.
@@ -62,7 +64,7 @@ impl Live {
             sample_rate,
             overrides: script::Overrides::new(),
             control,
-            keys: playing.1.keys.clone(),
+            nodes: playing.1.nodes.clone(),
             spec: playing.0.clone(),
             params: playing.1.params.clone(),
             files,
@@ -152,11 +154,11 @@ impl Live {
         }
         let (mut graph, meta) = graph::compile(&compiled.spec, self.sample_rate as f32);
         let notes = self.stems.assign(&meta.track_names, &mut graph);
-        let plan = meta.carry_plan(&self.keys);
+        let plan = meta.carry_plan(&compiled.spec, &self.spec, &self.nodes);
         let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
         self.next_id += 1;
         let graph::GraphMeta {
-            keys,
+            nodes,
             params,
             monitors,
             ..
@@ -176,7 +178,7 @@ impl Live {
             self.last = Some("✗ reload queue full".into());
             return vec!["the audio thread is not taking edits (queue full); try again".into()];
         }
-        self.keys = keys;
+        self.nodes = nodes;
         self.params = params;
         self.sent_monitors = Some(monitors);
         self.spec = compiled.spec;

@@ -408,4 +408,90 @@ mod jack {
         let hz = common::zero_cross_hz(&l[a..a + at(0.4)], SR);
         assert!((hz - 440.0).abs() < 4.4, "{hz}");
     }
+
+    /// Held notes survive edits that keep their instrument: fewer voices (down to the two
+    /// sounding, which sit on voices beyond the new count), the instrument wrapped
+    /// (`* 0.5`), more voices again. Each note is measured between the swaps (the cue
+    /// frames) as the amplitude of its pitch: present at its level after every edit, and
+    /// silent after its note-off (which still finds its voice).
+    #[test]
+    fn held_notes_survive_voice_count_edits_and_a_wrapped_instrument() {
+        let _turn = turn();
+        if !servers_or_skip() {
+            return;
+        }
+        let w = work("held", "let crossfade_ms = 30;");
+        let play = "play(|v| sine(v.freq) * adsr(v.gate, 0.003, 0.01, 1.0, 0.005) * 0.2)";
+        let versions = [
+            format!("midi_notes().voices(8).{play}\n"),
+            format!("midi_notes().voices(2).{play}\n"),
+            format!("midi_notes().voices(2).{play} * 0.5\n"),
+            format!("midi_notes().voices(6).{play} * 0.5\n"),
+        ];
+        w.dir.write("held.rhai", &versions[0]);
+        let run = w.play("held.rhai", &[]);
+        let mut k = Keys::connect();
+        // Four short notes first, so the held ones land on voices 5 and 6 of 8.
+        for (i, n) in [48u8, 50, 52, 53].iter().enumerate() {
+            k.at(0.05 * i as f64, &[0x90, *n, 100]);
+            k.at(0.05 * i as f64 + 0.03, &[0x80, *n, 0]);
+        }
+        k.at(0.3, &[0x90, 69, 127]);
+        k.at(0.3, &[0x90, 76, 127]);
+        for (i, v) in versions.iter().enumerate().skip(1) {
+            k.at(0.3 + 0.6 * i as f64, &[]);
+            w.write_by_rename("held.rhai", v);
+        }
+        k.at(0.3 + 0.6 * versions.len() as f64, &[0x80, 69, 0]);
+        k.at(0.3 + 0.6 * versions.len() as f64, &[0x80, 76, 0]);
+        let off = k.at(0.6 + 0.6 * versions.len() as f64, &[]);
+        let _ = stop(run);
+        let path = w.path("output/realtime_recording.wav");
+        let cues: Vec<usize> = waves::record::cue::read_cues(&path)
+            .expect("cue markers")
+            .iter()
+            .map(|c| c.frame as usize)
+            .collect();
+        assert_eq!(cues.len(), 3, "one swap per edit: {cues:?}");
+        let (l, _) = take(&w);
+        // The amplitude of `hz` over frames a..b (least squares against sin and cos).
+        let amp = |hz: f64, a: usize, b: usize| {
+            let wv = 2.0 * std::f64::consts::PI * hz / SR;
+            let (mut s, mut c) = (0.0, 0.0);
+            for (n, v) in l.iter().enumerate().take(b).skip(a) {
+                s += *v as f64 * (wv * n as f64).sin();
+                c += *v as f64 * (wv * n as f64).cos();
+            }
+            let k = 2.0 / (b - a) as f64;
+            (s * k).hypot(c * k)
+        };
+        let span = at(0.2);
+        let mut windows = vec![(cues[0] - span - 960, cues[0] - 960, 0.2)];
+        for (i, &c) in cues.iter().enumerate() {
+            let level = if i == 0 { 0.2 } else { 0.1 };
+            windows.push((c + at(0.05), c + at(0.05) + span, level));
+        }
+        for (i, &(a, b, level)) in windows.iter().enumerate() {
+            for hz in [440.0, 659.255] {
+                let got = amp(hz, a, b);
+                let db = 20.0 * (got / level).log10();
+                eprintln!("figures: window {i}, {hz} Hz: amplitude {got:.4} ({db:+.2} dB)");
+                assert!(
+                    db.abs() < 1.0,
+                    "after edit {i}: the held {hz} Hz note is at {got:.4}, expected {level} \
+                     (cues {cues:?})"
+                );
+            }
+        }
+        // The note-offs found the voices the notes moved to.
+        let tail = peak(
+            &l,
+            (cues[2] as f64 / SR) + 0.6 + 0.1,
+            l.len() as f64 / SR - 0.02,
+        );
+        assert!(
+            tail < 1e-3,
+            "sound after the note-offs: peak {tail} (sent {off:.2} s after the keys connected)"
+        );
+    }
 }

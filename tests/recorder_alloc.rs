@@ -207,19 +207,21 @@ fn tap_push_never_allocates() {
         .collect();
     let compile = |src: &str| {
         let c = compile_source(src, "v.rhai", Path::new("."), 48000.0).unwrap();
-        graph::compile(&c.spec, 48000.0)
+        let (g, meta) = graph::compile(&c.spec, 48000.0);
+        (c.spec, g, meta)
     };
-    let (first, meta) = compile(&versions[0]);
-    let mut keys = meta.keys;
+    let (spec, first, meta) = compile(&versions[0]);
+    // What the next version is matched against, as the control thread keeps it.
+    let mut keys = (spec, meta.nodes);
     let mut renderer = Renderer::new(first, 48000.0, 0.8);
     let (mut control, ends) = commands::channel();
     renderer.attach(ends);
     let mut out = vec![0.0f32; 2 * 5000];
     let mut freed = 0;
     for (i, src) in versions.iter().enumerate().skip(1) {
-        let (g, meta) = compile(src);
-        let plan = meta.carry_plan(&keys);
-        keys = meta.keys;
+        let (spec, g, meta) = compile(src);
+        let plan = meta.carry_plan(&spec, &keys.0, &keys.1);
+        keys = (spec, meta.nodes);
         let param = meta.params.values().next().copied();
         let swap = Swap {
             graph: Some(Box::new(g)),

@@ -340,41 +340,39 @@ impl Smooth {
 }
 impl super::Carry for Adsr {
     fn carry_from(&mut self, old: &Self) -> bool {
-        self.level.len() == old.level.len()
-            && super::copy_same(&mut self.level, &old.level)
-            && super::copy_same(&mut self.stage, &old.stage)
-            && super::copy_same(&mut self.release_step, &old.release_step)
-            && super::copy_same(&mut self.gate_on, &old.gate_on)
+        super::copy_lanes(&mut self.level, &old.level)
+            && super::copy_lanes(&mut self.stage, &old.stage)
+            && super::copy_lanes(&mut self.release_step, &old.release_step)
+            && super::copy_lanes(&mut self.gate_on, &old.gate_on)
     }
 }
 
 impl super::Carry for Perc {
     fn carry_from(&mut self, old: &Self) -> bool {
-        self.age.len() == old.age.len()
-            && super::copy_same(&mut self.age, &old.age)
-            && super::copy_same(&mut self.gate_on, &old.gate_on)
-            && super::copy_same(&mut self.start, &old.start)
-            && super::copy_same(&mut self.level, &old.level)
+        super::copy_lanes(&mut self.age, &old.age)
+            && super::copy_lanes(&mut self.gate_on, &old.gate_on)
+            && super::copy_lanes(&mut self.start, &old.start)
+            && super::copy_lanes(&mut self.level, &old.level)
     }
 }
 
 impl super::Carry for Line {
     fn carry_from(&mut self, old: &Self) -> bool {
-        super::copy_same(&mut self.age, &old.age)
-            && super::copy_same(&mut self.trig_on, &old.trig_on)
+        super::copy_lanes(&mut self.age, &old.age)
+            && super::copy_lanes(&mut self.trig_on, &old.trig_on)
     }
 }
 
 impl super::Carry for Metro {
     fn carry_from(&mut self, old: &Self) -> bool {
-        super::copy_same(&mut self.phase, &old.phase)
+        super::copy_lanes(&mut self.phase, &old.phase)
     }
 }
 
 impl super::Carry for Smooth {
     fn carry_from(&mut self, old: &Self) -> bool {
         self.primed = old.primed;
-        super::copy_same(&mut self.y, &old.y)
+        super::copy_lanes(&mut self.y, &old.y)
     }
 }
 

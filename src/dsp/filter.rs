@@ -583,19 +583,17 @@ fn ladder_frames<X: Row, C: LadderCoefs>(
 
 impl super::Carry for Svf {
     fn carry_from(&mut self, old: &Self) -> bool {
-        self.ic1eq.len() == old.ic1eq.len()
-            && super::copy_same(&mut self.ic1eq, &old.ic1eq)
-            && super::copy_same(&mut self.ic2eq, &old.ic2eq)
+        super::copy_lanes(&mut self.ic1eq, &old.ic1eq)
+            && super::copy_lanes(&mut self.ic2eq, &old.ic2eq)
     }
 }
 
 impl super::Carry for Ladder {
     fn carry_from(&mut self, old: &Self) -> bool {
-        self.s1.len() == old.s1.len()
-            && super::copy_same(&mut self.s1, &old.s1)
-            && super::copy_same(&mut self.s2, &old.s2)
-            && super::copy_same(&mut self.s3, &old.s3)
-            && super::copy_same(&mut self.s4, &old.s4)
+        super::copy_lanes(&mut self.s1, &old.s1)
+            && super::copy_lanes(&mut self.s2, &old.s2)
+            && super::copy_lanes(&mut self.s3, &old.s3)
+            && super::copy_lanes(&mut self.s4, &old.s4)
     }
 }
 

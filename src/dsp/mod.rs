@@ -308,11 +308,12 @@ impl<T: Carry> Carry for Box<T> {
     }
 }
 
-/// Hot reload: a node of a new graph takes over the running state of the old node with the
-/// same key (oscillators keep their phase, filters their memory, delays their lines,
+/// Hot reload: a node of a new graph takes over the running state of the old node it was
+/// matched with (oscillators keep their phase, filters their memory, delays their lines,
 /// envelopes their stage). Runs on the audio thread at the swap, so it only copies into
-/// buffers that already exist; it returns false, copying nothing, when the shapes differ
-/// (another lane count, another delay length).
+/// buffers that already exist. Per-lane state carries the lanes both have (a `.voices(n)`
+/// edit); it returns false, copying nothing, when the shapes cannot line up (another delay
+/// length).
 pub trait Carry {
     fn carry_from(&mut self, old: &Self) -> bool;
 }
@@ -323,6 +324,13 @@ pub fn copy_same<T: Copy>(dst: &mut [T], src: &[T]) -> bool {
         return false;
     }
     dst.copy_from_slice(src);
+    true
+}
+
+/// Copies the lanes `dst` and `src` both have; the rest of `dst` keeps its fresh state.
+pub fn copy_lanes<T: Copy>(dst: &mut [T], src: &[T]) -> bool {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
     true
 }
 

@@ -119,15 +119,14 @@ fn kellet(b: &mut [f32; 7], w: f32) -> f32 {
 
 impl super::Carry for White {
     fn carry_from(&mut self, old: &Self) -> bool {
-        super::copy_same(&mut self.state, &old.state)
+        super::copy_lanes(&mut self.state, &old.state)
     }
 }
 
 impl super::Carry for Pink {
     fn carry_from(&mut self, old: &Self) -> bool {
-        self.state.len() == old.state.len()
-            && super::Carry::carry_from(&mut self.white, &old.white)
-            && super::copy_same(&mut self.state, &old.state)
+        super::Carry::carry_from(&mut self.white, &old.white)
+            && super::copy_lanes(&mut self.state, &old.state)
     }
 }
 

@@ -594,9 +594,7 @@ impl Tri {
 
 impl super::Carry for Sine {
     fn carry_from(&mut self, old: &Self) -> bool {
-        if !super::copy_same(&mut self.phase, &old.phase) {
-            return false;
-        }
+        super::copy_lanes(&mut self.phase, &old.phase);
         *self.tables = *old.tables;
         self.table_inc = old.table_inc;
         true
@@ -608,7 +606,7 @@ macro_rules! carry_phase {
     ($($t:ty),*) => {$(
         impl super::Carry for $t {
             fn carry_from(&mut self, old: &Self) -> bool {
-                super::copy_same(&mut self.phase, &old.phase)
+                super::copy_lanes(&mut self.phase, &old.phase)
             }
         }
     )*};

@@ -190,10 +190,9 @@ fn catmull_rom(p0: f32, p1: f32, p2: f32, p3: f32, t: f32) -> f32 {
 
 impl super::Carry for Sampler {
     fn carry_from(&mut self, old: &Self) -> bool {
-        self.state.len() == old.state.len()
-            && super::copy_same(&mut self.state, &old.state)
-            && super::copy_same(&mut self.pos, &old.pos)
-            && super::copy_same(&mut self.trig_on, &old.trig_on)
+        super::copy_lanes(&mut self.state, &old.state)
+            && super::copy_lanes(&mut self.pos, &old.pos)
+            && super::copy_lanes(&mut self.trig_on, &old.trig_on)
     }
 }
 
@@ -572,6 +571,11 @@ mod tests {
         assert!(new.carry_from(&old));
         assert_eq!(new.pos[0], 128.0);
         assert_eq!(new.state[0], State::Playing);
-        assert!(!Sampler::new(2, false).carry_from(&old));
+        // Another lane count (a `.voices(n)` edit) carries the lanes both have.
+        let mut wider = Sampler::new(2, false);
+        let fresh = wider.state[1];
+        assert!(wider.carry_from(&old));
+        assert_eq!((wider.pos[0], wider.state[0]), (128.0, State::Playing));
+        assert_eq!((wider.pos[1], wider.state[1]), (0.0, fresh));
     }
 }

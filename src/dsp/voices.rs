@@ -365,9 +365,43 @@ impl Voices {
     }
 }
 
+impl Lane {
+    /// How much a voice is worth keeping when an edit leaves fewer voices: a held or
+    /// waiting note first, then the one whose gate ends (or ended) latest, then the
+    /// latest started; a voice that never played is worth nothing.
+    fn worth(&self) -> (u8, u64, u64) {
+        let class = if self.pending.is_some() || (self.on != u64::MAX && self.gate_end == u64::MAX)
+        {
+            2
+        } else if self.on != u64::MAX {
+            1
+        } else {
+            0
+        };
+        (class, self.gate_end, self.on.wrapping_add(1))
+    }
+}
+
 impl Carry for Voices {
+    /// Every voice keeps its lane when it still exists, so the instrument's per-lane state
+    /// (envelopes, oscillators) stays with its note; with fewer voices than before, a
+    /// sounding voice beyond the new count takes the lane of the least worth keeping.
     fn carry_from(&mut self, old: &Self) -> bool {
-        copy_same(&mut self.lanes, &old.lanes)
+        if copy_same(&mut self.lanes, &old.lanes) {
+            return true;
+        }
+        let n = self.lanes.len().min(old.lanes.len());
+        self.lanes[..n].copy_from_slice(&old.lanes[..n]);
+        for lane in &old.lanes[n..] {
+            let Some((l, least)) = self.lanes.iter().enumerate().min_by_key(|(_, l)| l.worth())
+            else {
+                break;
+            };
+            if least.worth() < lane.worth() {
+                self.lanes[l] = *lane;
+            }
+        }
+        true
     }
 }
 

@@ -102,6 +102,8 @@ pub struct GraphMeta {
     pub keys: Vec<String>,
     /// Names of the stems (`.track("name")`), in track order.
     pub track_names: Vec<String>,
+    /// The spec node each op runs, in processing order (what a carry plan maps from).
+    pub nodes: Vec<u32>,
     /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
     pub monitors: Arc<MonitorTable>,
 }
@@ -193,6 +195,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) 
     let mut params = HashMap::new();
     let mut feedback = Vec::new();
     let mut keys = Vec::new();
+    let mut nodes = Vec::new();
     for &n in &order {
         let node = &spec.nodes[n];
         let lanes = node.lanes as usize;
@@ -253,6 +256,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) 
             role: roles.get(&n).copied().unwrap_or(Role::Plain),
         });
         keys.push(node.key.clone());
+        nodes.push(n as u32);
     }
     let out = spec.out.map(|o| in_ref(&mut bufs, &o));
     let tracks = spec
@@ -281,6 +285,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) 
         params,
         keys,
         track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),
+        nodes,
         monitors,
     };
     (graph, meta)
@@ -549,19 +554,16 @@ impl RuntimeGraph {
 }
 
 impl GraphMeta {
-    /// Which running nodes each node of this graph takes its state from: pairs of (op here,
-    /// op in the graph with `old_keys`), matched by stable key. Computed on the control thread.
-    pub fn carry_plan(&self, old_keys: &[String]) -> Vec<(u32, u32)> {
-        let old: HashMap<&str, usize> = old_keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (k.as_str(), i))
-            .collect();
-        self.keys
-            .iter()
-            .enumerate()
-            .filter_map(|(j, k)| old.get(k.as_str()).map(|&i| (j as u32, i as u32)))
-            .collect()
+    /// Which running ops each op of this graph (compiled from `spec`) takes its state
+    /// from: pairs of (op here, op of the graph compiled from `old` whose ops run
+    /// `old_nodes`), matched by content (`matching.rs`). Computed on the control thread.
+    pub fn carry_plan(
+        &self,
+        spec: &GraphSpec,
+        old: &GraphSpec,
+        old_nodes: &[u32],
+    ) -> Vec<(u32, u32)> {
+        super::matching::carry_plan(old, old_nodes, spec, &self.nodes)
     }
 }
 

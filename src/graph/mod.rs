@@ -6,12 +6,14 @@
 
 mod compile;
 mod keys;
+mod matching;
 mod nodes;
 mod sleep;
 mod validate;
 
 pub use compile::{GraphMeta, ParamSlot, RuntimeGraph, compile};
 pub use keys::{assign_keys, fnv1a};
+pub use matching::match_nodes;
 pub use nodes::{Build, MAX_MODULATED_DELAY_SECS, NodeKind};
 pub use validate::{GraphError, MAX_NODES, validate};
 
