@@ -190,7 +190,7 @@ pub struct InRef {
 
 impl InRef {
     /// This input for the current block.
-    #[inline]
+    #[inline(always)]
     pub fn read<'a>(&self, bufs: &'a [Vec<f32>]) -> In<'a> {
         let start = self.offset as usize;
         In {
@@ -224,7 +224,7 @@ impl<'a> Ins<'a> {
         self.refs.is_empty()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, k: usize) -> In<'a> {
         match self.refs.get(k) {
             Some(r) => r.read(self.bufs),
@@ -247,6 +247,7 @@ pub trait FromIns<'a>: Sized {
 /// A variable number of inputs (a mix), or inputs whose count matters to the node.
 impl<'a> FromIns<'a> for Ins<'a> {
     const NAMES: &'static [&'static str] = &[];
+    #[inline(always)]
     fn from_ins(ins: &Ins<'a>) -> Self {
         *ins
     }
@@ -275,6 +276,8 @@ macro_rules! node_inputs {
 
         impl<'a> $crate::dsp::FromIns<'a> for $name<'a> {
             const NAMES: &'static [&'static str] = &[$(stringify!($field)),*];
+            // Inlined into the dispatch so the field-by-field lookups fold to fixed offsets.
+            #[inline(always)]
             #[allow(unused_variables, unused_mut)]
             fn from_ins(ins: &$crate::dsp::Ins<'a>) -> Self {
                 let mut k = 0usize..;

@@ -335,23 +335,8 @@ fn fold_statics(spec: &GraphSpec, order: &[usize]) -> HashMap<usize, Vec<f32>> {
 /// Dependency order of the nodes reachable from the outputs. A feedback node's source is
 /// not a dependency (it is read a block late) but is scheduled like another output.
 fn schedule(spec: &GraphSpec) -> Vec<usize> {
-    let mut roots: Vec<usize> = spec
-        .out
-        .iter()
-        .chain(spec.tracks.iter().flat_map(|(_, ins)| ins.iter()))
-        .filter_map(|i| match i {
-            Input::Port(p) => Some(p.node as usize),
-            Input::Const(_) => None,
-        })
-        .collect();
     // Monitors are heard by no one but run all the same.
-    roots.extend(
-        spec.nodes
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| matches!(n.kind, NodeKind::Monitor(_)))
-            .map(|(i, _)| i),
-    );
+    let mut roots = super::keys::roots(spec);
     let mut state = vec![0u8; spec.nodes.len()]; // 0 new, 1 open, 2 done
     let mut order = Vec::new();
     let mut r = 0;
