@@ -114,7 +114,7 @@ fn seed_of(key: &str) -> u64 {
 
 /// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.
 pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) {
-    let order = schedule(spec);
+    let order = super::keys::post_order(spec);
     let statics = fold_statics(spec, &order);
     let mut roles: HashMap<usize, Role> = HashMap::new();
     let mut groups = 0u16;
@@ -330,56 +330,6 @@ fn fold_statics(spec: &GraphSpec, order: &[usize]) -> HashMap<usize, Vec<f32>> {
         statics.insert(n, values);
     }
     statics
-}
-
-/// Dependency order of the nodes reachable from the outputs. A feedback node's source is
-/// not a dependency (it is read a block late) but is scheduled like another output.
-fn schedule(spec: &GraphSpec) -> Vec<usize> {
-    // Monitors are heard by no one but run all the same.
-    let mut roots = super::keys::roots(spec);
-    let mut state = vec![0u8; spec.nodes.len()]; // 0 new, 1 open, 2 done
-    let mut order = Vec::new();
-    let mut r = 0;
-    while r < roots.len() {
-        let root = roots[r];
-        r += 1;
-        if state[root] != 0 {
-            continue;
-        }
-        // Iterative post-order: deep chains must not overflow the stack.
-        let mut stack = vec![(root, 0usize)];
-        state[root] = 1;
-        while let Some((n, next)) = stack.pop() {
-            let node = &spec.nodes[n];
-            let deps: &[Input] = if node.kind == NodeKind::Feedback {
-                if let Some(Input::Port(p)) = node.inputs.first() {
-                    roots.push(p.node as usize);
-                }
-                &[]
-            } else {
-                &node.inputs
-            };
-            let pending = deps[next..].iter().position(|i| match i {
-                Input::Port(p) => state[p.node as usize] == 0,
-                Input::Const(_) => false,
-            });
-            match pending {
-                Some(k) => {
-                    let Input::Port(p) = deps[next + k] else {
-                        unreachable!()
-                    };
-                    stack.push((n, next + k + 1));
-                    state[p.node as usize] = 1;
-                    stack.push((p.node as usize, 0));
-                }
-                None => {
-                    state[n] = 2;
-                    order.push(n);
-                }
-            }
-        }
-    }
-    order
 }
 
 impl RuntimeGraph {

@@ -1,7 +1,7 @@
 //! Stable node keys and content hashes: what a node is, independent of where it sits;
 //! computed on the control thread.
 
-use super::{GraphSpec, Input, NodeKind};
+use super::{GraphSpec, Input, NodeKind, NodeSpec};
 use std::collections::HashMap;
 
 /// What each node of a spec is made of, for the nodes reachable from the outputs.
@@ -53,18 +53,21 @@ pub(crate) fn roots(spec: &GraphSpec) -> Vec<usize> {
     roots
 }
 
-/// Hashes every reachable node. Linear in nodes plus inputs.
-pub(crate) fn content(spec: &GraphSpec) -> Content {
-    let n = spec.nodes.len();
-    let mut c = Content {
-        order: Vec::with_capacity(n),
-        exact: vec![0; n],
-        own: vec![0; n],
-        height: vec![0; n],
-        kind: vec![0; n],
-    };
+/// The inputs a node waits for: none for a feedback node, whose source is read a block late.
+fn dependencies(node: &NodeSpec) -> &[Input] {
+    if node.kind == NodeKind::Feedback {
+        &[]
+    } else {
+        &node.inputs
+    }
+}
+
+/// The nodes reachable from the outputs, tracks and monitors, each after its inputs. A
+/// feedback node's source is not a dependency but is visited like another root.
+pub(crate) fn post_order(spec: &GraphSpec) -> Vec<usize> {
     let mut roots = roots(spec);
-    let mut state = vec![0u8; n]; // 0 new, 1 open, 2 done
+    let mut state = vec![0u8; spec.nodes.len()]; // 0 new, 1 open, 2 done
+    let mut order = Vec::new();
     let mut r = 0;
     while r < roots.len() {
         let root = roots[r];
@@ -75,63 +78,80 @@ pub(crate) fn content(spec: &GraphSpec) -> Content {
         // Iterative post-order: deep chains must not overflow the stack.
         let mut stack = vec![(root, 0usize)];
         state[root] = 1;
-        while let Some((i, next)) = stack.pop() {
-            let node = &spec.nodes[i];
-            let deps: &[Input] = if node.kind == NodeKind::Feedback {
-                if let Some(Input::Port(p)) = node.inputs.first()
-                    && next == 0
-                {
-                    roots.push(p.node as usize);
-                }
-                &[]
-            } else {
-                &node.inputs
-            };
+        while let Some((n, next)) = stack.pop() {
+            let node = &spec.nodes[n];
+            if node.kind == NodeKind::Feedback
+                && let Some(Input::Port(p)) = node.inputs.first()
+            {
+                roots.push(p.node as usize);
+            }
+            let deps = dependencies(node);
             let pending = deps[next..].iter().position(|d| match d {
                 Input::Port(p) => state[p.node as usize] == 0,
                 Input::Const(_) => false,
             });
-            if let Some(k) = pending {
-                let Input::Port(p) = deps[next + k] else {
-                    unreachable!()
-                };
-                stack.push((i, next + k + 1));
-                state[p.node as usize] = 1;
-                stack.push((p.node as usize, 0));
-                continue;
-            }
-            state[i] = 2;
-            c.order.push(i as u32);
-            let kh = kind_hash(&node.kind);
-            c.kind[i] = kh;
-            let mut own = vec![kh, u64::from(node.lanes), deps.len() as u64];
-            let mut exact = own.clone();
-            let mut height = 0;
-            let mut ins: Vec<[u64; 3]> = Vec::with_capacity(deps.len());
-            for d in deps {
-                match d {
-                    Input::Const(v) => {
-                        own.push(u64::from(v.to_bits()));
-                        ins.push([0, u64::from(v.to_bits()), 0]);
-                    }
-                    Input::Port(p) => {
-                        own.push(u64::MAX);
-                        let s = p.node as usize;
-                        ins.push([1, c.exact[s], u64::from(p.out)]);
-                        height = height.max(c.height[s]);
-                    }
+            match pending {
+                Some(k) => {
+                    let Input::Port(p) = deps[next + k] else {
+                        unreachable!()
+                    };
+                    stack.push((n, next + k + 1));
+                    state[p.node as usize] = 1;
+                    stack.push((p.node as usize, 0));
+                }
+                None => {
+                    state[n] = 2;
+                    order.push(n);
                 }
             }
-            // A mix sums its members in any order: reordering them changes nothing heard.
-            if node.kind == NodeKind::Sum {
-                ins.sort_unstable();
-                own[3..].sort_unstable();
-            }
-            exact.extend(ins.iter().flatten());
-            c.own[i] = fnv1a(own);
-            c.exact[i] = fnv1a(exact);
-            c.height[i] = height + 1;
         }
+    }
+    order
+}
+
+/// Hashes every reachable node. Linear in nodes plus inputs.
+pub(crate) fn content(spec: &GraphSpec) -> Content {
+    let n = spec.nodes.len();
+    let mut c = Content {
+        order: Vec::with_capacity(n),
+        exact: vec![0; n],
+        own: vec![0; n],
+        height: vec![0; n],
+        kind: vec![0; n],
+    };
+    for i in post_order(spec) {
+        let node = &spec.nodes[i];
+        let deps = dependencies(node);
+        c.order.push(i as u32);
+        let kh = kind_hash(&node.kind);
+        c.kind[i] = kh;
+        let mut own = vec![kh, u64::from(node.lanes), deps.len() as u64];
+        let mut exact = own.clone();
+        let mut height = 0;
+        let mut ins: Vec<[u64; 3]> = Vec::with_capacity(deps.len());
+        for d in deps {
+            match d {
+                Input::Const(v) => {
+                    own.push(u64::from(v.to_bits()));
+                    ins.push([0, u64::from(v.to_bits()), 0]);
+                }
+                Input::Port(p) => {
+                    own.push(u64::MAX);
+                    let s = p.node as usize;
+                    ins.push([1, c.exact[s], u64::from(p.out)]);
+                    height = height.max(c.height[s]);
+                }
+            }
+        }
+        // A mix sums its members in any order: reordering them changes nothing heard.
+        if node.kind == NodeKind::Sum {
+            ins.sort_unstable();
+            own[3..].sort_unstable();
+        }
+        exact.extend(ins.iter().flatten());
+        c.own[i] = fnv1a(own);
+        c.exact[i] = fnv1a(exact);
+        c.height[i] = height + 1;
     }
     c
 }

@@ -174,6 +174,17 @@ pub fn binary(
         _ => (side(&xa), side(&ya)),
     };
     let stereo = xs.1 || ys.1;
+    per_side(b, p, NodeKind::Bin(op), stereo, |c| vec![xs.0[c], ys.0[c]])
+}
+
+/// One `kind` node per side (left only when mono), side `c` reading `ins(c)`.
+fn per_side(
+    b: &mut Builder,
+    p: &SrcPos,
+    kind: NodeKind,
+    stereo: bool,
+    ins: impl Fn(usize) -> Vec<Input>,
+) -> Result<Dynamic, String> {
     let mut ports = [PortRef { node: 0, out: 0 }; 2];
     let mut lanes = 1;
     for (c, port) in ports
@@ -181,7 +192,7 @@ pub fn binary(
         .enumerate()
         .take(if stereo { 2 } else { 1 })
     {
-        let n = b.add(NodeKind::Bin(op), &[xs.0[c], ys.0[c]], p)?;
+        let n = b.add(kind.clone(), &ins(c), p)?;
         *port = PortRef { node: n, out: 0 };
         lanes = b.nodes[n as usize].lanes;
     }
@@ -277,24 +288,7 @@ pub(crate) fn mix(b: &mut Builder, p: &SrcPos, list: &Dynamic) -> Result<Dynamic
         parts.push(side(&arg(d, &format!("item {i}"))?));
     }
     let stereo = parts.iter().any(|p| p.1);
-    let mut ports = [PortRef { node: 0, out: 0 }; 2];
-    let mut lanes = 1;
-    for (c, port) in ports
-        .iter_mut()
-        .enumerate()
-        .take(if stereo { 2 } else { 1 })
-    {
-        let ins: Vec<Input> = parts.iter().map(|p| p.0[c]).collect();
-        let n = b.add(NodeKind::Sum, &ins, p)?;
-        *port = PortRef { node: n, out: 0 };
-        lanes = b.nodes[n as usize].lanes;
-    }
-    if !stereo {
-        ports[1] = ports[0];
-    }
-    Ok(Dynamic::from(Sig {
-        ch: ports,
-        stereo,
-        lanes,
-    }))
+    per_side(b, p, NodeKind::Sum, stereo, |c| {
+        parts.iter().map(|part| part.0[c]).collect()
+    })
 }
