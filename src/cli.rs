@@ -87,6 +87,10 @@ pub enum Command {
         /// Sample format: f32, i24 or i16.
         #[arg(long, default_value = "f32")]
         format: String,
+        /// The compiler's passes to run: `all` (default), `none`, or a list of `shared`,
+        /// `sums`, `lanes` (to measure what each one buys).
+        #[arg(long, default_value = "all", value_name = "LIST")]
+        passes: String,
         /// Script parameters to set, e.g. `tune=80`.
         #[arg(value_name = "NAME=VALUE")]
         values: Vec<String>,
@@ -98,6 +102,10 @@ pub enum Command {
         /// List each script's parameters (name = value, default, range).
         #[arg(long)]
         params: bool,
+        /// Print the graph the compiler made: nodes before and after, what each pass did,
+        /// then every node in processing order.
+        #[arg(long)]
+        graph: bool,
     },
     /// Print the language reference (Markdown), generated from the function table.
     Reference,
@@ -197,7 +205,11 @@ pub fn overrides(common: &Common, values: &[String]) -> Result<Overrides, String
 fn run(cli: Cli) -> Result<(), String> {
     let common = cli.common.clone();
     match cli.command {
-        Some(Command::Check { files, params }) => check(&files, params, &overrides(&common, &[])?),
+        Some(Command::Check {
+            files,
+            params,
+            graph,
+        }) => check(&files, params, graph, &overrides(&common, &[])?),
         Some(Command::Devices) => {
             for l in crate::io::output::list_outputs() {
                 crate::say!("{l}");
@@ -223,12 +235,15 @@ fn run(cli: Cli) -> Result<(), String> {
             out,
             format,
             values,
+            passes,
         }) => {
             let ov = overrides(&common, &values)?;
             let cfg = settings(&common)?;
             let format = Format::parse(&format)
                 .ok_or_else(|| format!("error: --format {format:?}: use f32, i24 or i16"))?;
-            render_file(&file, out.as_deref(), format, &cfg, common.duration, &ov).map(|_| ())
+            let passes = graph::Passes::parse(&passes).map_err(|e| format!("error: --passes: {e}"))?;
+            render_file(&file, out.as_deref(), format, &cfg, common.duration, &ov, passes)
+                .map(|_| ())
         }
         Some(Command::Play { file, values }) => play(&file, &common, &overrides(&common, &values)?),
         None => match cli.file {
@@ -261,8 +276,13 @@ pub fn config_path(common: &Common) -> Option<PathBuf> {
 }
 
 /// Compiles each file (with `overrides`); with `params` lists each one's parameters
-/// instead of the `ok:` line.
-fn check(files: &[PathBuf], params: bool, overrides: &Overrides) -> Result<(), String> {
+/// instead of the `ok:` line, with `graph` what the compiler made of it.
+fn check(
+    files: &[PathBuf],
+    params: bool,
+    graph: bool,
+    overrides: &Overrides,
+) -> Result<(), String> {
     // `waves check kick.rhai tune=80` would read tune=80 as a script.
     if let Some(f) = files
         .iter()
@@ -278,6 +298,11 @@ fn check(files: &[PathBuf], params: bool, overrides: &Overrides) -> Result<(), S
         match script::compile_file_with(f, 48000.0, overrides) {
             Ok(c) if params => {
                 for line in script::params::listing(&f.display().to_string(), &c.params) {
+                    crate::say!("{line}");
+                }
+            }
+            Ok(c) if graph => {
+                for line in graph::listing(&f.display().to_string(), &c.spec) {
                     crate::say!("{line}");
                 }
             }
@@ -315,6 +340,7 @@ pub fn render_file(
     cfg: &Config,
     duration: Option<f64>,
     overrides: &Overrides,
+    passes: graph::Passes,
 ) -> Result<render::RenderReport, String> {
     let compiled = script::compile_file_with(file, cfg.sample_rate as f64, overrides)
         .map_err(|d: Diagnostic| d.render(None))?;
@@ -335,7 +361,7 @@ pub fn render_file(
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
     }
-    let (graph, meta) = graph::compile(&compiled.spec, cfg.sample_rate as f32);
+    let (graph, meta) = graph::compile_with(&compiled.spec, cfg.sample_rate as f32, passes);
     let opts = RenderOptions {
         sample_rate: cfg.sample_rate,
         master_gain: cfg.master_gain as f32,

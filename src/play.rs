@@ -511,6 +511,7 @@ fn offline(
         cfg,
         duration,
         ov,
+        crate::graph::Passes::ALL,
     )
     .map(|_| ())
 }

@@ -4,6 +4,7 @@
 //! stays with the control thread.
 
 use super::nodes::{Build, Dsp};
+use super::optimize::{Passes, Report};
 use super::{GraphSpec, Input, NodeKind, PortRef};
 use crate::dsp::monitor::{MonitorInfo, MonitorTable};
 use crate::dsp::seq::{self, Probe};
@@ -102,8 +103,11 @@ pub struct GraphMeta {
     pub keys: Vec<String>,
     /// Names of the stems (`.track("name")`), in track order.
     pub track_names: Vec<String>,
-    /// The spec node each op runs, in processing order (what a carry plan maps from).
+    /// The script's node each op runs, in processing order (what a carry plan maps from);
+    /// for an op the compiler merged, the first of the nodes it stands for.
     pub nodes: Vec<u32>,
+    /// What the optimizing passes did.
+    pub report: Report,
     /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
     pub monitors: Arc<MonitorTable>,
 }
@@ -112,8 +116,21 @@ fn seed_of(key: &str) -> u64 {
     super::fnv1a(key.bytes().map(u64::from))
 }
 
-/// Builds the runnable graph. The spec must have passed `validate` and `assign_keys`.
+/// Builds the runnable graph, with every optimizing pass. The spec must have passed
+/// `validate` and `assign_keys`.
 pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) {
+    compile_with(spec, sample_rate, Passes::ALL)
+}
+
+/// Builds the runnable graph with the chosen passes (`Passes::NONE` runs the script as
+/// written: what the optimized graph is checked against).
+pub fn compile_with(
+    script: &GraphSpec,
+    sample_rate: f32,
+    passes: Passes,
+) -> (RuntimeGraph, GraphMeta) {
+    let opt = super::optimize(script, passes);
+    let spec = &opt.spec;
     let order = super::keys::post_order(spec);
     let statics = fold_statics(spec, &order);
     let mut roles: HashMap<usize, Role> = HashMap::new();
@@ -256,7 +273,7 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) 
             role: roles.get(&n).copied().unwrap_or(Role::Plain),
         });
         keys.push(node.key.clone());
-        nodes.push(n as u32);
+        nodes.push(opt.origin[n]);
     }
     let out = spec.out.map(|o| in_ref(&mut bufs, &o));
     let tracks = spec
@@ -281,7 +298,14 @@ pub fn compile(spec: &GraphSpec, sample_rate: f32) -> (RuntimeGraph, GraphMeta) 
         duration: spec.duration,
         monitors: monitors.clone(),
     };
+    // Numbers are addressed by the script's nodes, which is what an edit compares.
+    let params = opt
+        .numbers
+        .iter()
+        .filter_map(|(script_at, at)| params.get(at).map(|slot| (*script_at, *slot)))
+        .collect();
     let meta = GraphMeta {
+        report: opt.report,
         params,
         keys,
         track_names: spec.tracks.iter().map(|(n, _)| n.clone()).collect(),

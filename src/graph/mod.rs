@@ -6,15 +6,19 @@
 
 mod compile;
 mod keys;
+mod listing;
 mod matching;
 mod nodes;
+mod optimize;
 mod sleep;
 mod validate;
 
-pub use compile::{GraphMeta, ParamSlot, RuntimeGraph, compile};
+pub use compile::{GraphMeta, ParamSlot, RuntimeGraph, compile, compile_with};
 pub use keys::{assign_keys, fnv1a};
+pub use listing::listing;
 pub use matching::match_nodes;
 pub use nodes::{Build, MAX_MODULATED_DELAY_SECS, NodeKind};
+pub use optimize::{LaneGroup, Optimized, Passes, Report, optimize};
 pub use validate::{GraphError, MAX_NODES, validate};
 
 use crate::dsp::monitor::Shows;

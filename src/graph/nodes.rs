@@ -477,6 +477,17 @@ define_nodes! {
         fold: [|_, _, lane| lane as f32],
         defaults: [],
     }
+    /// Numbers that differ per lane: what the compiler makes of the numbers of parallel
+    /// copies merged into lanes. Never runs: its values are computed once when compiling.
+    LaneConst(values: Arc<[f32]>) {
+        name: "lanes",
+        outputs: 1,
+        state: math::Silent = |_| math::Silent,
+        carry: [],
+        flags: [free],
+        fold: [|_, _, lane| values.get(lane).copied().unwrap_or(0.0)],
+        defaults: [],
+    }
     /// Reads its source one block late, which is what lets a loop exist at all. It is a
     /// copy between blocks, not an op: its state is never built.
     Feedback {
