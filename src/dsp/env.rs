@@ -129,13 +129,20 @@ impl Perc {
 
     pub fn process(&mut self, ctx: &Ctx, gate: In, a: In, r: In, out: &mut [f32], lanes: usize) {
         let sr = ctx.sample_rate;
-        let denom = 1.0 - PERC_CURVE.exp();
-        for f in 0..BLOCK {
-            for l in 0..lanes {
+        let inv_denom = 1.0 / (1.0 - PERC_CURVE.exp());
+        // The decay is 1 - (1 - e^(c·x)) / (1 - e^c) for x from 0 to 1. e^(c·x) is taken
+        // exactly (as a branch-free 2^y) where a decay starts or a block begins, and
+        // stepped by one constant factor per frame in between: no libm call per sample,
+        // at most a block's worth of rounding (about 4e-6 of the level).
+        const C: f32 = PERC_CURVE * std::f32::consts::LOG2_E;
+        for l in 0..lanes {
+            let mut decay: Option<(f32, f32)> = None; // (e^(c·x) now, factor per frame)
+            for f in 0..BLOCK {
                 let on = gate.at(f, l) > 0.0;
                 if on && !self.gate_on[l] {
                     self.age[l] = 0;
                     self.start[l] = self.level[l];
+                    decay = None;
                 }
                 self.gate_on[l] = on;
                 let age = self.age[l];
@@ -150,8 +157,15 @@ impl Perc {
                         let st = self.start[l];
                         st + (1.0 - st) * (t / att)
                     } else if t < att + rel {
-                        let x = (t - att) / rel;
-                        1.0 - (1.0 - (PERC_CURVE * x).exp()) / denom
+                        let (e, k) = match decay {
+                            Some((e, k)) if r.konst.is_some() && a.konst.is_some() => (e * k, k),
+                            _ => (
+                                super::math::fast_exp2(C * (t - att) / rel),
+                                super::math::fast_exp2(C / rel),
+                            ),
+                        };
+                        decay = Some((e, k));
+                        1.0 - (1.0 - e) * inv_denom
                     } else {
                         self.age[l] = u32::MAX;
                         0.0
@@ -231,13 +245,15 @@ impl Line {
                     }
                     self.trig_on[l] = on;
                 }
-                let len = (secs.at(f, l) * sr).max(0.0) as f64;
-                let t = self.age[l] as f64;
+                // The same arithmetic as the constant case, so a ramp does not depend on
+                // whether its numbers are shared or per voice.
+                let len = (secs.at(f, l) * sr).max(0.0) as u64;
+                let age = self.age[l];
                 let (a, b) = (from.at(f, l), to.at(f, l));
-                out[f * lanes + l] = if t >= len {
+                out[f * lanes + l] = if age >= len {
                     b
                 } else {
-                    a + (b - a) * (t / len) as f32
+                    a + (b - a) / len as f32 * age as f32
                 };
                 self.age[l] = self.age[l].saturating_add(1);
             }

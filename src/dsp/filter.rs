@@ -170,7 +170,7 @@ const NOTCH: u8 = 3;
 /// and `D = d^2 + p(p + k*d)`, both share the factor `t = d*ic1 + p*v3`:
 /// `v1 = (d/D)*t`, `v2 = ic2 + (p/D)*t`. That needs one division and three fewer operations
 /// per lane-sample than forming `a1..a3`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct SvfCoef {
     d: f32,
     p: f32,
@@ -230,12 +230,22 @@ impl<F: Row, Q: Row> SvfCoefs for SvfModulated<F, Q> {
     }
 }
 
+/// Coefficients worked out per lane once per block.
+impl SvfCoefs for &[SvfCoef] {
+    #[inline(always)]
+    fn at(self, l: usize) -> SvfCoef {
+        self[l]
+    }
+}
+
 /// Zero-delay-feedback state-variable filter (Andrew Simper, Cytomic "SvfLinearTrapOptimised2"),
 /// `lanes` independent copies with their state stored structure-of-arrays.
 pub struct Svf {
     mode: SvfMode,
     ic1eq: Vec<f32>,
     ic2eq: Vec<f32>,
+    /// Per-lane coefficients, for cutoffs and Qs that differ per lane but hold still.
+    coefs: Vec<SvfCoef>,
 }
 
 impl Svf {
@@ -244,6 +254,7 @@ impl Svf {
             mode,
             ic1eq: vec![0.0; lanes],
             ic2eq: vec![0.0; lanes],
+            coefs: vec![SvfCoef::default(); lanes],
         }
     }
 
@@ -282,7 +293,7 @@ impl Svf {
         out: &mut [f32],
         lanes: usize,
     ) {
-        debug_assert_eq!(lanes, self.ic1eq.len(), "lanes must match Svf::new");
+        debug_assert!(lanes <= self.ic1eq.len(), "more lanes than Svf::new made");
         debug_assert_eq!(out.len(), BLOCK * lanes);
         if lanes == 0 {
             return;
@@ -291,6 +302,7 @@ impl Svf {
         let ic2 = &mut self.ic2eq[..lanes];
         let out = &mut out[..BLOCK * lanes];
         let sr = ctx.sample_rate;
+        let steady = cutoff.steady && q.steady;
 
         if let (Some(fc), Some(qv), 1) = (cutoff.konst, q.konst, lanes) {
             // One voice, fixed coefficients: the state stays in registers for the block.
@@ -315,6 +327,21 @@ impl Svf {
             ic2[0] = s2;
         } else if let (Some(fc), Some(qv)) = (cutoff.konst, q.konst) {
             let c = SvfCoef::exact(fc, qv, sr);
+            with_rows!(input, lanes, |x| svf_frames::<M, _, _>(
+                ic1,
+                ic2,
+                out,
+                x,
+                |_| c
+            ));
+        } else if steady {
+            // Each voice holds its own cutoff: the same exact coefficients a voice alone
+            // would get, once per lane and block.
+            let coefs = &mut self.coefs[..lanes];
+            for (l, c) in coefs.iter_mut().enumerate() {
+                *c = SvfCoef::exact(cutoff.at(0, l), q.at(0, l), sr);
+            }
+            let c: &[SvfCoef] = coefs;
             with_rows!(input, lanes, |x| svf_frames::<M, _, _>(
                 ic1,
                 ic2,
@@ -390,7 +417,7 @@ fn svf_frames<const M: u8, X: Row, C: SvfCoefs>(
 
 /// Coefficients of the TPT ladder: one-pole gain `G = g/(1+g)`, state weight `h = 1/(1+g)`,
 /// feedback `k`, and `m = 1/(1 + k*G^4)` which solves the zero-delay feedback loop.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct LadderCoef {
     big_g: f32,
     h: f32,
@@ -416,6 +443,14 @@ impl LadderCoef {
 
 trait LadderCoefs: Copy {
     fn at(self, l: usize) -> LadderCoef;
+}
+
+/// Coefficients worked out per lane once per block.
+impl LadderCoefs for &[LadderCoef] {
+    #[inline(always)]
+    fn at(self, l: usize) -> LadderCoef {
+        self[l]
+    }
 }
 
 impl LadderCoefs for LadderCoef {
@@ -480,6 +515,8 @@ pub struct Ladder {
     s2: Vec<f32>,
     s3: Vec<f32>,
     s4: Vec<f32>,
+    /// Per-lane coefficients, for cutoffs and resonances that differ per lane but hold still.
+    coefs: Vec<LadderCoef>,
 }
 
 impl Ladder {
@@ -489,6 +526,7 @@ impl Ladder {
             s2: vec![0.0; lanes],
             s3: vec![0.0; lanes],
             s4: vec![0.0; lanes],
+            coefs: vec![LadderCoef::default(); lanes],
         }
     }
 
@@ -509,7 +547,7 @@ impl Ladder {
         out: &mut [f32],
         lanes: usize,
     ) {
-        debug_assert_eq!(lanes, self.s1.len(), "lanes must match Ladder::new");
+        debug_assert!(lanes <= self.s1.len(), "more lanes than Ladder::new made");
         debug_assert_eq!(out.len(), BLOCK * lanes);
         if lanes == 0 {
             return;
@@ -527,6 +565,14 @@ impl Ladder {
         // each trapezoidal one-pole maps bounded input to bounded state, so it cannot overflow.
         if let (Some(fc), Some(r)) = (cutoff.konst, res.konst) {
             let c = LadderCoef::exact(fc, r, sr);
+            with_rows!(input, lanes, |x| ladder_frames(st, out, x, |_| c));
+        } else if cutoff.steady && res.steady {
+            // Per-voice but still: each lane gets the coefficients it would get alone.
+            let coefs = &mut self.coefs[..lanes];
+            for (l, c) in coefs.iter_mut().enumerate() {
+                *c = LadderCoef::exact(cutoff.at(0, l), res.at(0, l), sr);
+            }
+            let c: &[LadderCoef] = coefs;
             with_rows!(input, lanes, |x| ladder_frames(st, out, x, |_| c));
         } else {
             let rad_per_hz = PI / sr;

@@ -66,6 +66,16 @@ impl MidiNotes {
         self.voices.busy(t0, t1)
     }
 
+    /// `busy`, lane by lane (see `Voices::busy_lanes`).
+    pub fn busy_lanes(&self, t0: u64, t1: u64) -> u64 {
+        self.voices.busy_lanes(t0, t1)
+    }
+
+    /// See `Voices::set_silent`.
+    pub fn set_silent(&mut self, lanes: u64) {
+        self.voices.set_silent(lanes)
+    }
+
     fn release_sustained(&mut self, ch: u8, t: u64) {
         for note in 0..128u8 {
             let k = key(ch, note) as usize;

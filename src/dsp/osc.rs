@@ -135,24 +135,21 @@ fn run_phase(out: &mut [f32], lanes: usize, freq: &In, phase: &mut [f64], inv_sr
     }
     if freq.steady && freq.lanes == lanes && lanes > 1 {
         // Each voice holds its own fixed pitch: like the constant case, but per lane, so the
-        // samples of a frame are independent and the loop over lanes vectorises.
-        // Within one block f32 is enough (|k * inc| <= 32 cycles: 4e-6 of a cycle), and
-        // it runs twice as wide as f64; the running phase itself stays f64.
+        // samples of a frame are independent and the loop over lanes vectorises. The
+        // arithmetic is the constant case's own (f64), so a voice sounds exactly as it
+        // would alone: at a saw's jump a phase error is magnified by 1/step.
         // Start phases and steps are gathered per chunk of lanes first, so the loop over
-        // frames is pure f32 and runs at full vector width.
+        // frames runs at full vector width.
         const CHUNK: usize = 16;
         let mut c0 = 0;
         while c0 < lanes {
             let n = CHUNK.min(lanes - c0);
             let i = |j: usize| c0 + j.min(n - 1);
-            let base: [f32; CHUNK] = std::array::from_fn(|j| phase[i(j)] as f32);
-            let inc: [f32; CHUNK] =
-                std::array::from_fn(|j| phase_inc(freq.data[i(j)], inv_sr) as f32);
+            let base: [f64; CHUNK] = std::array::from_fn(|j| phase[i(j)]);
+            let inc: [f64; CHUNK] = std::array::from_fn(|j| phase_inc(freq.data[i(j)], inv_sr));
             for (row, &k) in out.chunks_exact_mut(lanes).zip(&RAMP) {
-                let k = k as f32;
                 for ((o, &p), &d) in row[c0..c0 + n].iter_mut().zip(&base).zip(&inc) {
-                    let x = p + k * d;
-                    *o = x - x.floor();
+                    *o = cycle_pos(p + k * d);
                 }
             }
             c0 += n;
@@ -363,8 +360,8 @@ impl Sine {
     ) {
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
         let fired = fires(&reset);
-        if let (Some(f), Some(off), false) = (freq.konst, phase.konst, fired) {
-            self.process_const(phase_inc(f, inv_sr), off, out, lanes);
+        if let (Some(f), true, false) = (freq.konst, phase.steady, fired) {
+            self.process_const(phase_inc(f, inv_sr), &phase, out, lanes);
             return;
         }
         run_phase(out, lanes, &freq, &mut self.phase, inv_sr);
@@ -385,7 +382,8 @@ impl Sine {
     /// block into two multiply-adds per sample against tables that only change with the
     /// frequency, which is what lets hundreds of partials run many times faster than real
     /// time.
-    fn process_const(&mut self, inc: f64, off: f32, out: &mut [f32], lanes: usize) {
+    /// `off` holds one offset per lane (or one for all) that does not change.
+    fn process_const(&mut self, inc: f64, off: &In, out: &mut [f32], lanes: usize) {
         debug_assert_eq!(out.len(), BLOCK * lanes);
         if inc != self.table_inc {
             self.table_inc = inc;
@@ -402,13 +400,14 @@ impl Sine {
         let start_sin = &mut self.start_sin[..lanes];
         let start_cos = &mut self.start_cos[..lanes];
         let step = inc * BLOCK as f64;
-        for ((p, s0), c0) in phase
+        for (l, ((p, s0), c0)) in phase
             .iter_mut()
             .zip(start_sin.iter_mut())
             .zip(start_cos.iter_mut())
+            .enumerate()
         {
             // The phase is in [0, 1), so f32 keeps it to 6e-8 of a cycle.
-            let start = *p as f32 + off;
+            let start = *p as f32 + off.konst.unwrap_or_else(|| off.at(0, l));
             *s0 = fast_sin_cycles(start);
             *c0 = fast_sin_cycles(start + 0.25);
             *p = wrap(*p + step);

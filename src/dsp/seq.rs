@@ -213,6 +213,16 @@ impl Seq {
     pub fn busy(&self, t0: u64, t1: u64) -> bool {
         self.voices.busy(t0, t1)
     }
+
+    /// `busy`, lane by lane (see `Voices::busy_lanes`).
+    pub fn busy_lanes(&self, t0: u64, t1: u64) -> u64 {
+        self.voices.busy_lanes(t0, t1)
+    }
+
+    /// See `Voices::set_silent`.
+    pub fn set_silent(&mut self, lanes: u64) {
+        self.voices.set_silent(lanes)
+    }
 }
 
 impl Carry for Seq {

@@ -190,6 +190,9 @@ pub struct Voices {
     written: Vec<bool>,
     /// The note window of an instrument that does not read the gate (see `Window`).
     window: Option<Window>,
+    /// Lanes (bit per lane, the first 64) whose sound had ended at the last block: the
+    /// graph runs only the lowest lanes that sound, so a new note takes the lowest of these.
+    silent: u64,
 }
 
 impl Voices {
@@ -198,7 +201,14 @@ impl Voices {
             lanes: vec![Lane::default(); lanes.max(1)],
             written: vec![false; lanes.max(1)],
             window: None,
+            silent: 0,
         }
+    }
+
+    /// Tells which lanes were silent for the whole last block (set by the graph before each
+    /// block, see `graph::compile`).
+    pub fn set_silent(&mut self, lanes: u64) {
+        self.silent = lanes;
     }
 
     /// Sets whether notes get a window of their own (the instrument ignores the gate).
@@ -261,23 +271,41 @@ impl Voices {
     /// while none does, every voice signal is constant, and an instrument whose output has
     /// gone silent may sleep (a held gate under a finished envelope changes nothing).
     pub fn busy(&self, t0: u64, t1: u64) -> bool {
-        let within = |t: u64| t >= t0 && t < t1;
-        self.lanes.iter().any(|l| {
-            l.pending.is_some()
-                || l.fade_end > t0
-                || (l.on != u64::MAX && (within(l.on) || within(l.gate_end)))
-                || self.window.is_some_and(|w| l.window_moves(t0, t1, w))
-        })
+        self.lanes.iter().any(|l| self.lane_busy(l, t0, t1))
     }
 
-    /// Gives a note a voice: the free voice whose gate ended longest ago, else the oldest
-    /// note's voice (stolen).
+    /// `busy` lane by lane: bit `l` for lane `l` (the first 64 lanes; any lane beyond
+    /// sets bit 63).
+    pub fn busy_lanes(&self, t0: u64, t1: u64) -> u64 {
+        self.lanes
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| self.lane_busy(l, t0, t1))
+            .fold(0, |m, (i, _)| m | 1 << i.min(63))
+    }
+
+    fn lane_busy(&self, l: &Lane, t0: u64, t1: u64) -> bool {
+        let within = |t: u64| t >= t0 && t < t1;
+        l.pending.is_some()
+            || l.fade_end > t0
+            || (l.on != u64::MAX && (within(l.on) || within(l.gate_end)))
+            || self.window.is_some_and(|w| l.window_moves(t0, t1, w))
+    }
+
+    /// Gives a note a voice: the lowest free voice that is silent, else the free voice
+    /// whose gate ended longest ago (its tail has had the longest to fade), else the oldest
+    /// note's voice (stolen). Keeping the sounding voices low lets the graph run only
+    /// those.
     pub fn assign(&mut self, p: Pending, sample_rate: f32, lanes: usize, fade_steals: bool) {
         let t = p.on;
         let mut free: Option<(usize, u64)> = None;
         let mut oldest: Option<(usize, u64)> = None;
         for (l, lane) in self.lanes[..lanes].iter().enumerate() {
             let busy = lane.pending.is_some() || (lane.on != u64::MAX && lane.gate_end > t);
+            if !busy && l < 64 && self.silent & (1 << l) != 0 {
+                free = Some((l, 0));
+                break;
+            }
             if !busy {
                 let ended = if lane.on == u64::MAX {
                     0

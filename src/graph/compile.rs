@@ -25,13 +25,45 @@ enum Role {
 }
 
 /// A sleeping instrument's state, per block.
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// Its voices sleep one by one too: a voice whose sound has ended and whose note does not
+/// change does no work. The voice allocator keeps the sounding voices low (see
+/// `Voices::assign`), so only the lowest `active` lanes run: members run `active` lanes
+/// wide, reading the sequencer's outputs repacked to that width (`view`), and per-lane
+/// constants from copies repacked likewise.
+#[derive(Clone, Debug, Default)]
 struct Sleep {
     asleep: bool,
-    /// Every mixdown of the group was silent in the last block.
-    quiet: bool,
+    /// Lanes (bit per lane) whose mixdown was silent in the last block; with more than 64
+    /// lanes, all bits say the same of the whole group.
+    quiet: u64,
     /// The same, gathered during this block.
-    quiet_now: bool,
+    quiet_now: u64,
+    /// The voices the instrument has (the sequencer's lanes).
+    full: usize,
+    /// Lanes that ran this block (0 while asleep).
+    active: usize,
+    /// Whether lanes sleep one by one (every per-voice input of a member can be repacked).
+    dynamic: bool,
+    /// How many outputs the sequencer has, and the buffer holding them repacked `active`
+    /// lanes wide.
+    seq_outputs: usize,
+    /// The sequencer's outputs the members read (bit per output): the ones repacked.
+    ports: u64,
+    view: usize,
+    /// (per-lane constant, its repacked copy), refreshed when `active` changes.
+    copies: Vec<(usize, usize)>,
+}
+
+/// Every lane (of the first 64).
+const ALL_LANES: u64 = u64::MAX;
+
+/// A per-voice input of an instrument's member, read `active` lanes wide.
+#[derive(Clone, Copy, Debug)]
+struct DynIn {
+    input: usize,
+    port: u32,
+    buf: u32,
 }
 
 /// Below this a mixdown counts as silent (−120 dBFS).
@@ -40,7 +72,10 @@ const SILENT: f32 = 1e-6;
 struct Op {
     dsp: Dsp,
     lanes: usize,
+    outputs: usize,
     ins: Vec<InRef>,
+    /// Inputs that follow the group's active lanes (see `Sleep`).
+    dynamic: Vec<DynIn>,
     out: usize,
     role: Role,
 }
@@ -74,6 +109,8 @@ pub struct RuntimeGraph {
     sleep: Vec<Sleep>,
     /// Blocks for which an instrument was skipped, summed over instruments.
     slept: u64,
+    /// Voice-blocks skipped inside instruments that were awake (lanes above `active`).
+    lanes_slept: u64,
     bufs: Vec<Vec<f32>>,
     ops: Vec<Op>,
     /// (source, buffer of the feedback node): copied after each block so the loop reads
@@ -135,12 +172,14 @@ pub fn compile_with(
     let statics = fold_statics(spec, &order);
     let mut roles: HashMap<usize, Role> = HashMap::new();
     let mut groups = 0u16;
+    let mut group_seq: Vec<usize> = Vec::new();
     for g in super::sleep::sleep_groups(spec) {
         // A node can belong to one group only; a later claim makes that group stay awake.
         if g.members.iter().any(|m| roles.contains_key(m)) || groups == u16::MAX {
             continue;
         }
         roles.insert(g.seq, Role::Seq(groups));
+        group_seq.push(g.seq);
         for m in g.members {
             roles.insert(m, Role::Member(groups));
         }
@@ -207,6 +246,22 @@ pub fn compile_with(
     }
     let monitors = Arc::new(MonitorTable::new(info));
     let mut op_of: HashMap<usize, usize> = HashMap::new();
+    let mut sleep: Vec<Sleep> = group_seq
+        .iter()
+        .map(|&q| {
+            let full = spec.nodes[q].lanes as usize;
+            let outputs = spec.nodes[q].kind.outputs();
+            bufs.push(vec![0.0; BLOCK * full * outputs]);
+            Sleep {
+                full,
+                active: full,
+                dynamic: full > 1 && full <= 64,
+                seq_outputs: outputs,
+                view: bufs.len() - 1,
+                ..Sleep::default()
+            }
+        })
+        .collect();
 
     let mut ops: Vec<Op> = Vec::new();
     let mut params = HashMap::new();
@@ -227,6 +282,37 @@ pub fn compile_with(
             continue;
         }
         let ins: Vec<InRef> = node.inputs.iter().map(|i| in_ref(&mut bufs, i)).collect();
+        let role = roles.get(&n).copied().unwrap_or(Role::Plain);
+        let mut dynamic = Vec::new();
+        if let Role::Member(g) | Role::Closer(g) = role {
+            let grp = &mut sleep[g as usize];
+            for (k, (inp, r)) in node.inputs.iter().zip(&ins).enumerate() {
+                let Input::Port(p) = inp else { continue };
+                if r.lanes as usize != grp.full || grp.full < 2 {
+                    continue;
+                }
+                let src = p.node as usize;
+                let buf = if src == group_seq[g as usize] {
+                    grp.ports |= 1 << p.out.min(63);
+                    grp.view
+                } else if roles.get(&src) == Some(&Role::Member(g)) {
+                    r.buf as usize
+                } else if statics.contains_key(&src) {
+                    bufs.push(vec![0.0; BLOCK * grp.full]);
+                    grp.copies.push((r.buf as usize, bufs.len() - 1));
+                    bufs.len() - 1
+                } else {
+                    // Read from elsewhere, lane by lane: the whole instrument runs.
+                    grp.dynamic = false;
+                    continue;
+                };
+                dynamic.push(DynIn {
+                    input: k,
+                    port: u32::from(p.out),
+                    buf: buf as u32,
+                });
+            }
+        }
         for (k, (inp, r)) in node.inputs.iter().zip(&ins).enumerate() {
             if let Input::Const(_) = inp {
                 params.insert(
@@ -268,9 +354,11 @@ pub fn compile_with(
         ops.push(Op {
             dsp,
             lanes,
+            outputs: node.kind.outputs(),
             ins,
+            dynamic,
             out: node_buf[&n],
-            role: roles.get(&n).copied().unwrap_or(Role::Plain),
+            role,
         });
         keys.push(node.key.clone());
         nodes.push(opt.origin[n]);
@@ -283,8 +371,9 @@ pub fn compile_with(
         .collect();
     let graph = RuntimeGraph {
         ramps: [None; MAX_RAMPS],
-        sleep: vec![Sleep::default(); groups as usize],
+        sleep,
         slept: 0,
+        lanes_slept: 0,
         bufs,
         ops,
         feedback,
@@ -423,35 +512,73 @@ impl RuntimeGraph {
         let bufs = &mut self.bufs;
         let sleep = &mut self.sleep;
         for op in &mut self.ops {
+            let mut lanes = op.lanes;
             match op.role {
                 Role::Member(g) if sleep[g as usize].asleep => continue,
                 Role::Closer(g) if sleep[g as usize].asleep => {
                     bufs[op.out].fill(0.0);
                     continue;
                 }
-                _ => {}
+                Role::Member(g) | Role::Closer(g) => {
+                    let s = &sleep[g as usize];
+                    if s.dynamic {
+                        for d in &op.dynamic {
+                            let r = &mut op.ins[d.input];
+                            r.lanes = s.active as u32;
+                            r.offset = d.port * (BLOCK * s.active) as u32;
+                            r.buf = d.buf;
+                        }
+                        if lanes == s.full {
+                            lanes = s.active;
+                        }
+                    }
+                }
+                Role::Seq(g) => match &mut op.dsp {
+                    Dsp::Seq(q) => q.seq.set_silent(sleep[g as usize].quiet),
+                    Dsp::MidiNotes(m) => m.notes.set_silent(sleep[g as usize].quiet),
+                    _ => {}
+                },
+                Role::Plain => {}
             }
             // Taking the output buffer out lets every input be borrowed from `bufs` while
             // the node writes; `take` leaves an empty Vec, which does not allocate.
             let mut out = std::mem::take(&mut bufs[op.out]);
-            run_op(op, ctx, bufs, &mut out);
+            let n = (BLOCK * lanes * op.outputs).min(out.len());
+            op.dsp
+                .run(ctx, &Ins::new(bufs, &op.ins), &mut out[..n], lanes);
             match (op.role, &op.dsp) {
                 (Role::Seq(g), Dsp::Seq(_) | Dsp::MidiNotes(_)) => {
                     let (t0, t1) = (ctx.frame, ctx.frame + BLOCK as u64);
                     let busy = match &op.dsp {
-                        Dsp::Seq(s) => s.seq.busy(t0, t1),
-                        Dsp::MidiNotes(m) => m.notes.busy(t0, t1),
-                        _ => true,
+                        Dsp::Seq(s) => s.seq.busy_lanes(t0, t1),
+                        Dsp::MidiNotes(m) => m.notes.busy_lanes(t0, t1),
+                        _ => ALL_LANES,
                     };
                     let s = &mut sleep[g as usize];
                     s.quiet = s.quiet_now;
-                    s.quiet_now = true;
-                    s.asleep = s.quiet && !busy;
+                    s.quiet_now = ALL_LANES;
+                    let awake = busy | !s.quiet;
+                    s.asleep = awake == 0;
                     self.slept += u64::from(s.asleep);
+                    if s.dynamic {
+                        let active = 64 - awake.leading_zeros() as usize;
+                        let active = active.min(s.full);
+                        self.lanes_slept += (s.full - active) as u64;
+                        let changed = active != s.active;
+                        s.active = active;
+                        repack(bufs, &out, s, changed);
+                    }
                 }
                 (Role::Closer(g), _) => {
-                    let silent = out.iter().all(|v| v.abs() < SILENT);
-                    sleep[g as usize].quiet_now &= silent;
+                    let s = &mut sleep[g as usize];
+                    let loud = if s.dynamic {
+                        loud_lanes(&Ins::new(bufs, &op.ins), s.active)
+                    } else if out.iter().all(|v| v.abs() < SILENT) {
+                        0
+                    } else {
+                        ALL_LANES
+                    };
+                    s.quiet_now &= !loud;
                 }
                 _ => {}
             }
@@ -502,6 +629,12 @@ impl RuntimeGraph {
         self.slept
     }
 
+    /// Voice-blocks skipped inside awake instruments: lanes above the highest voice that
+    /// sounded, summed over blocks and instruments.
+    pub fn lanes_slept(&self) -> u64 {
+        self.lanes_slept
+    }
+
     /// Number of DSP operations per block (for stats and tests).
     pub fn len(&self) -> usize {
         self.ops.len()
@@ -531,6 +664,62 @@ fn input<'a>(bufs: &'a [Vec<f32>], r: &InRef) -> In<'a> {
     r.read(bufs)
 }
 
-fn run_op(op: &mut Op, ctx: &Ctx, bufs: &[Vec<f32>], out: &mut [f32]) {
-    op.dsp.run(ctx, &Ins::new(bufs, &op.ins), out, op.lanes);
+/// Copies the sequencer's outputs (`seq`, `s.full` lanes wide) into the group's view,
+/// `s.active` lanes wide; when the width changed, repacks the per-lane constants too.
+fn repack(bufs: &mut [Vec<f32>], seq: &[f32], s: &Sleep, changed: bool) {
+    let (full, a) = (s.full, s.active);
+    let mut view = std::mem::take(&mut bufs[s.view]);
+    narrow(seq, &mut view, full, a, s.seq_outputs, s.ports);
+    bufs[s.view] = view;
+    if changed {
+        for &(from, to) in &s.copies {
+            let mut dst = std::mem::take(&mut bufs[to]);
+            narrow(&bufs[from], &mut dst, full, a, 1, 1);
+            bufs[to] = dst;
+        }
+    }
+}
+
+/// Copies the first `a` of `full` lanes of the outputs in `used` (bit per output, of
+/// `outputs`) from `src` into `dst`, packed `a` lanes wide. Few lanes are the common case,
+/// so short rows are copied by hand: a library copy per row of one or two values costs
+/// more than the values.
+fn narrow(src: &[f32], dst: &mut [f32], full: usize, a: usize, outputs: usize, used: u64) {
+    if a == full {
+        let n = BLOCK * full * outputs;
+        dst[..n].copy_from_slice(&src[..n]);
+        return;
+    }
+    for p in (0..outputs).filter(|&p| used & (1 << p.min(63)) != 0) {
+        let src = &src[p * BLOCK * full..(p + 1) * BLOCK * full];
+        let dst = &mut dst[p * BLOCK * a..(p + 1) * BLOCK * a];
+        match a {
+            0 => {}
+            1 => {
+                for (d, r) in dst.iter_mut().zip(src.iter().step_by(full)) {
+                    *d = *r;
+                }
+            }
+            _ => {
+                for f in 0..BLOCK {
+                    for l in 0..a {
+                        dst[f * a + l] = src[f * full + l];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The lanes (bit per lane) of a mixdown's input that were heard this block: |voice ×
+/// level| reached `SILENT` at some frame.
+fn loud_lanes(ins: &Ins, lanes: usize) -> u64 {
+    let (x, w) = (ins.get(0), ins.get(1));
+    let mut loud = 0u64;
+    for l in 0..lanes.min(64) {
+        if (0..BLOCK).any(|f| (x.at(f, l) * w.at(f, l)).abs() >= SILENT) {
+            loud |= 1 << l;
+        }
+    }
+    loud
 }

@@ -441,6 +441,13 @@ impl Work {
     /// than numbers, or when something outside reads the middle of a copy.
     fn walk(&self, roots: &[u32], readers: &Readers, touched: &[bool]) -> Option<Vec<Vec<u32>>> {
         let k = roots.len();
+        let mut distinct = roots.to_vec();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if k < 2 || distinct.len() != k {
+            // The same node summed twice is one node, not copies.
+            return None;
+        }
         let mut tuples: Vec<Vec<u32>> = Vec::new();
         let mut lane_of: HashMap<u32, (usize, usize)> = HashMap::new();
         let mut shared: Vec<u32> = Vec::new();
