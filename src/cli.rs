@@ -88,7 +88,7 @@ pub enum Command {
         #[arg(long, default_value = "f32")]
         format: String,
         /// The compiler's passes to run: `all` (default), `none`, or a list of `shared`,
-        /// `sums`, `lanes` (to measure what each one buys).
+        /// `sums`, `lanes`, `voices` (to measure what each one buys).
         #[arg(long, default_value = "all", value_name = "LIST")]
         passes: String,
         /// Script parameters to set, e.g. `tune=80`.

@@ -170,11 +170,34 @@ fn check_diagnostic(d: &Diagnostic, src: &str) -> Result<(), String> {
 fn check_script(src: &str, root: &Path) -> Result<bool, String> {
     match compile_source(src, "fuzz.rhai", root, SR) {
         Ok(c) => {
-            let g = graph::compile(&c.spec, SR as f32).0;
-            let mut r = Renderer::new(g, SR as f32, 1.0);
-            let mut buf = vec![0.0f32; BLOCK * 2];
-            for _ in 0..BLOCKS {
-                r.process(&mut buf);
+            // The optimized graph must sound as the script does run as written (the bound
+            // of tests/optimize.rs: 1e-5 of max(peak, 1)).
+            let run = |passes| {
+                let g = graph::compile_with(&c.spec, SR as f32, passes).0;
+                let mut r = Renderer::new(g, SR as f32, 1.0);
+                let mut buf = vec![0.0f32; BLOCK * 2];
+                let mut all = Vec::with_capacity(BLOCKS * BLOCK * 2);
+                for _ in 0..BLOCKS {
+                    r.process(&mut buf);
+                    all.extend_from_slice(&buf);
+                }
+                all
+            };
+            let as_written = graph::Passes {
+                voices: true,
+                ..graph::Passes::NONE
+            };
+            let (plain, optimized) = (run(as_written), run(graph::Passes::ALL));
+            let peak = plain.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+            if let Some((i, (a, b))) = plain
+                .iter()
+                .zip(&optimized)
+                .enumerate()
+                .find(|(_, (a, b))| !((*a - *b).abs() <= 1e-5 * peak || a.to_bits() == b.to_bits()))
+            {
+                return Err(format!(
+                    "optimized graph differs at sample {i}: {b} instead of {a}"
+                ));
             }
             Ok(true)
         }

@@ -1,6 +1,6 @@
 //! The graph compiler's passes (`src/graph/optimize.rs`) change how much work a script
 //! costs, never what it sounds like: the optimized graph renders the same audio as the
-//! script run as written (`Passes::NONE`), bit for bit where no copies were merged into
+//! script run as written (`AS_WRITTEN`), bit for bit where no copies were merged into
 //! lanes, and within `BOUND` where they were.
 //!
 //! Checked on every script in scripts/ (and whatever of the fuzz corpus compiles), on
@@ -10,13 +10,13 @@
 //!
 //! The bound, 1e-5 of max(peak, 1) (−100 dBFS; 84 ULP at full scale, a third of a 16-bit
 //! step): copies merged into lanes are summed by `LaneSum` (eight partial sums, another
-//! grouping of the same additions) and run through the DSP's per-lane paths (an
-//! oscillator's phase in f32 within a block), which round differently from one copy run
-//! alone. Measured, that rounding stays below 7e-7 of the peak on scripts/ (W1's 256
-//! sines), 4e-6 for filters with per-lane cutoffs below 1 kHz, and 6e-6 at most for sines
-//! of several kHz (where the f32 phase within a block is coarsest); the bound leaves room
-//! for that and no more. A difference above it is not rounding: it
-//! means a lane runs other arithmetic than the copy it stands for.
+//! grouping of the same additions), and a sine whose pitch differs per lane takes the
+//! per-lane path (its waveform computed per sample instead of from a per-frequency
+//! table), which rounds differently from one copy run alone. Every other per-lane path
+//! runs a copy's own arithmetic (f64 phase, exact filter coefficients per lane). Measured,
+//! the rounding stays below 7e-7 of the peak on scripts/ (W1's 256 sines); the bound
+//! leaves room for that and no more. A difference above it is not rounding: it means a
+//! lane runs other arithmetic than the copy it stands for.
 
 use std::path::{Path, PathBuf};
 use waves::engine::Renderer;
@@ -29,11 +29,20 @@ const MAX_SECS: f64 = 10.0;
 /// Largest |optimized − unoptimized| allowed, as a fraction of max(peak, 1).
 const BOUND: f64 = 1e-5;
 
+/// The script run as written: no rewriting pass. Resting voices sleep in both renders
+/// compared (the `voices` pass is how the graph is run, not a rewrite; it has its own
+/// test below, since a sleeping voice's state waits instead of running on unheard).
+const AS_WRITTEN: Passes = Passes {
+    voices: true,
+    ..Passes::NONE
+};
+
 /// Passes that only share and flatten, never regroup into lanes.
 const SHARED_SUMS: Passes = Passes {
     shared: true,
     sums: true,
     lanes: false,
+    voices: true,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -127,7 +136,7 @@ fn diff(reference: &Render, other: &Render) -> Diff {
 
 /// Renders `spec` unoptimized and optimized for `secs`: (unoptimized, optimized, diff).
 fn both(spec: &GraphSpec, secs: f64) -> (Render, Render, Diff) {
-    let plain = render(spec, Passes::NONE, secs);
+    let plain = render(spec, AS_WRITTEN, secs);
     let all = render(spec, Passes::ALL, secs);
     let d = diff(&plain, &all);
     (plain, all, d)
@@ -314,6 +323,7 @@ fn copies_of_one_expression_are_computed_once() {
         shared: true,
         sums: false,
         lanes: false,
+        voices: true,
     };
     let s = render(&spec, shared, 1.0);
     assert_eq!(s.meta.report.shared, 62);
@@ -474,34 +484,39 @@ fn a_number_of_shared_copies_is_not_a_param() {
 }
 
 #[test]
-fn nested_sums_are_flattened_within_the_bound() {
-    // `sums` turns a + (b + c) into one sum computed (a + b) + c: the same terms in the
-    // same order, one rounding regrouped (a difference of an ULP, not bit-identical).
-    for src in [
-        "duration(1); sine(100) + (sine(201) + sine(302))",
-        "duration(1); mix([sine(100), mix([sine(201), sine(302)])])",
-        "duration(1); ((sine(100) + sine(201)) + sine(302)) + sine(403)",
-    ] {
-        let spec = compile(src);
-        let plain = render(&spec, Passes::NONE, 1.0);
-        let sums = Passes {
-            shared: false,
-            sums: true,
-            lanes: false,
-        };
-        let flat = render(&spec, sums, 1.0);
-        assert!(flat.meta.report.sums >= 1, "{src}");
-        let d = diff(&plain, &flat);
-        assert!(d.max_abs <= 4.0 * f64::from(f32::EPSILON), "{src}: {d:?}");
-    }
-    // A chain of `+` written left to right adds in the same order as before.
-    let spec = compile("duration(1); ((sine(100) + sine(201)) + sine(302)) + sine(403)");
+fn sums_are_flattened_only_where_the_order_of_additions_stays() {
     let sums = Passes {
         shared: false,
         sums: true,
         lanes: false,
+        voices: true,
     };
-    assert!(diff(&render(&spec, Passes::NONE, 1.0), &render(&spec, sums, 1.0)).identical());
+    // Written left to right, a chain adds in the order one sum does: flattened, same bits.
+    for src in [
+        "duration(1); ((sine(100) + sine(201)) + sine(302)) + sine(403)",
+        "duration(1); mix([mix([sine(100), sine(201)]), sine(302)])",
+    ] {
+        let spec = compile(src);
+        let flat = render(&spec, sums, 1.0);
+        assert!(flat.meta.report.sums >= 1, "{src}: {:?}", flat.meta.report);
+        assert!(
+            diff(&render(&spec, AS_WRITTEN, 1.0), &flat).identical(),
+            "{src}"
+        );
+    }
+    // a + (b + c) would round differently as one sum: it stays as written.
+    for src in [
+        "duration(1); sine(100) + (sine(201) + sine(302))",
+        "duration(1); mix([sine(100), mix([sine(201), sine(302)])])",
+    ] {
+        let spec = compile(src);
+        let flat = render(&spec, sums, 1.0);
+        assert_eq!(flat.meta.report.sums, 0, "{src}");
+        assert!(
+            diff(&render(&spec, AS_WRITTEN, 1.0), &flat).identical(),
+            "{src}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -745,4 +760,70 @@ fn generated_loops_render_the_same_optimized_and_unoptimized() {
         failures.len(),
         failures[..failures.len().min(10)].join("\n\n")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Resting voices sleep.
+
+/// An instrument whose every state restarts with each note (an oscillator reset by the
+/// note, a ramp, a percussive envelope) sounds the same whether its resting voices run or
+/// sleep; the sleeping skips most of the work.
+#[test]
+fn resting_voices_sleep_without_changing_a_restarting_instrument() {
+    let src = "tempo(120); duration(4);
+        pattern(\"x*4 [x x]\").play(|v| sine(line(150, 50, 0.08)) * perc(v.gate, 0.001, 0.3) * 0.8)";
+    let spec = compile(src);
+    let off = Passes {
+        voices: false,
+        ..Passes::ALL
+    };
+    let (a, b) = (render(&spec, off, 4.0), render(&spec, Passes::ALL, 4.0));
+    let d = diff(&a, &b);
+    assert!(d.within_bound(), "{d:?}");
+    // Eight voices, at most two sounding at once: most voice-blocks are skipped.
+    let (mut g, _) = graph::compile(&spec, SR as f32);
+    let mut ctx = waves::dsp::Ctx::new(SR as f32, 120.0);
+    let (mut l, mut r) = (vec![0.0; 64], vec![0.0; 64]);
+    let blocks = (4.0 * SR / 64.0) as u64;
+    for _ in 0..blocks {
+        g.process_block(&ctx, &mut l, &mut r);
+        ctx.frame += 64;
+    }
+    let possible = blocks * 8;
+    let skipped = g.lanes_slept() + 8 * g.slept_blocks();
+    assert!(
+        skipped * 4 > possible * 3,
+        "skipped {skipped} of {possible} voice-blocks"
+    );
+    // Without the pass nothing is skipped lane by lane.
+    let (mut g, _) = graph::compile_with(&spec, SR as f32, off);
+    let mut ctx = waves::dsp::Ctx::new(SR as f32, 120.0);
+    for _ in 0..blocks {
+        g.process_block(&ctx, &mut l, &mut r);
+        ctx.frame += 64;
+    }
+    assert_eq!(g.lanes_slept(), 0);
+}
+
+/// A voice whose filter or noise runs on unheard while its envelope is closed holds other
+/// state when it sleeps instead: its next note starts from the state it fell asleep with.
+/// The sound is the same in level; the samples differ in the first milliseconds of such a
+/// note.
+#[test]
+fn resting_voices_sleep_with_the_same_level_when_their_state_runs_on() {
+    let src = "tempo(120); duration(4);
+        let hat = |v| noise().hpf(7000) * perc(v.gate, 0.001, 0.05) * 0.25;
+        let bass = |v| saw(v.freq).lpf(900, 3) * adsr(v.gate, 0.003, 0.117, 0, 0.001) * 0.4;
+        pattern(\"x*8\").play(hat) + pattern(\"36 36 48 36 39 36 43 36\").play(bass)";
+    let spec = compile(src);
+    let off = Passes {
+        voices: false,
+        ..Passes::ALL
+    };
+    let (a, b) = (render(&spec, off, 4.0), render(&spec, Passes::ALL, 4.0));
+    let rms = |x: &Render| {
+        (x.out.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.out.len() as f64).sqrt()
+    };
+    let (ra, rb) = (rms(&a), rms(&b));
+    assert!((ra / rb - 1.0).abs() < 0.01, "rms {ra} vs {rb}");
 }

@@ -255,7 +255,7 @@ pub fn compile_with(
             Sleep {
                 full,
                 active: full,
-                dynamic: full > 1 && full <= 64,
+                dynamic: passes.voices && full > 1 && full <= 64,
                 seq_outputs: outputs,
                 view: bufs.len() - 1,
                 ..Sleep::default()
@@ -571,7 +571,9 @@ impl RuntimeGraph {
                 }
                 (Role::Closer(g), _) => {
                     let s = &mut sleep[g as usize];
-                    let loud = if s.dynamic {
+                    // Lane by lane whether or not lanes sleep, so that voices are given
+                    // to notes the same way either way.
+                    let loud = if s.full <= 64 {
                         loud_lanes(&Ins::new(bufs, &op.ins), s.active)
                     } else if out.iter().all(|v| v.abs() < SILENT) {
                         0

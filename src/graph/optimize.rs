@@ -8,6 +8,9 @@
 //!   become one chain that runs them side by side as lanes, an automatic `poly`; numbers that
 //!   differ between the copies become per-lane constants.
 //!
+//! A fourth, **voices** (an instrument runs only the voices that sound), is a property of
+//! the compiled graph rather than a rewrite: see `compile.rs`.
+//!
 //! Every rewritten node remembers which node of the script it stands for, so hot reload
 //! still matches state and glides numbers by the script's own nodes.
 
@@ -22,6 +25,9 @@ pub struct Passes {
     pub shared: bool,
     pub sums: bool,
     pub lanes: bool,
+    /// An instrument runs only its sounding voices (see `compile::Sleep`); applied when
+    /// compiling, not a rewrite of the spec.
+    pub voices: bool,
 }
 
 impl Passes {
@@ -29,14 +35,17 @@ impl Passes {
         shared: true,
         sums: true,
         lanes: true,
+        voices: true,
     };
     pub const NONE: Passes = Passes {
         shared: false,
         sums: false,
         lanes: false,
+        voices: false,
     };
 
-    /// Parses a comma-separated list of pass names (`shared,sums,lanes`), `all` or `none`.
+    /// Parses a comma-separated list of pass names (`shared,sums,lanes,voices`), `all` or
+    /// `none`.
     pub fn parse(text: &str) -> Result<Passes, String> {
         let mut p = Passes::NONE;
         for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -46,9 +55,10 @@ impl Passes {
                 "shared" => p.shared = true,
                 "sums" => p.sums = true,
                 "lanes" => p.lanes = true,
+                "voices" => p.voices = true,
                 other => {
                     return Err(format!(
-                        "unknown pass `{other}`; the passes are shared, sums and lanes (or all, none)"
+                        "unknown pass `{other}`; the passes are shared, sums, lanes and voices (or all, none)"
                     ));
                 }
             }
@@ -101,7 +111,8 @@ const MAX_LANES: usize = 1024;
 /// Rewrites `spec` (keys assigned) with `passes`.
 pub fn optimize(spec: &GraphSpec, passes: Passes) -> Optimized {
     let mut g = Work::new(spec);
-    g.report.before = post_order(&g.spec).len();
+    let before = post_order(&g.spec);
+    g.report.before = before.len();
     if passes.shared {
         g.share();
     }
@@ -115,7 +126,20 @@ pub fn optimize(spec: &GraphSpec, passes: Passes) -> Optimized {
             }
         }
     }
-    g.report.after = post_order(&g.spec).len();
+    let after = post_order(&g.spec);
+    g.report.after = after.len();
+    // A node the passes replaced still names its inputs; later analyses (which voices of an
+    // instrument may sleep) would count it as their reader. It reads nothing now.
+    let mut live = vec![false; g.spec.nodes.len()];
+    for &n in &after {
+        live[n] = true;
+    }
+    for &n in &before {
+        if !live[n] {
+            g.spec.nodes[n].inputs.clear();
+            g.from[n].clear();
+        }
+    }
     let mut numbers = HashMap::new();
     for (n, ins) in g.from.iter().enumerate() {
         for (k, at) in ins.iter().enumerate() {
@@ -319,7 +343,8 @@ impl Work {
         self.redirect(&rep);
     }
 
-    /// Chains of `+` and mixes of mixes become one sum, in the order they were written.
+    /// Chains of `+` and mixes of mixes become one sum, in the order they were written:
+    /// exactly the same arithmetic, one node.
     fn sums(&mut self) {
         let order = post_order(&self.spec);
         let readers = self.readers(&order);
@@ -338,7 +363,10 @@ impl Work {
                 if let Input::Port(p) = inp {
                     let m = p.node as usize;
                     let inner = &self.spec.nodes[m];
+                    // Only a first term is spliced: ((a + b) + c) sums in the order a
+                    // sum does, while a + (b + c) would round differently.
                     if p.out == 0
+                        && k == 0
                         && m != n
                         && is_sum(&inner.kind)
                         && uses(m) == 1
