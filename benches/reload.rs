@@ -56,28 +56,29 @@ fn main() {
     let mut watcher = Watcher::new(std::slice::from_ref(&file)).unwrap();
     let mut out = vec![0.0f32; 128];
 
-    let mut reload =
-        |v: usize, keys: &mut (graph::GraphSpec, Vec<u32>), compile_ms: &mut Vec<f64>| {
-            let t = Instant::now();
-            let c = compile_file(&file, SR as f64).unwrap();
-            let (g, meta) = graph::compile(&c.spec, SR);
-            compile_ms.push(t.elapsed().as_secs_f64() * 1e3);
-            let plan = meta.carry_plan(&c.spec, &keys.0, &keys.1);
-            *keys = (c.spec, meta.nodes);
-            let swap = Swap {
-                graph: Some(Box::new(g)),
-                plan,
-                fade_frames: 0,
-                quantum_frames: 0,
-                id: v as u64,
-            };
-            assert!(
-                control
-                    .commands
-                    .try_push(Command::Swap(Box::new(swap)))
-                    .is_ok()
-            );
+    let mut reload = |v: usize,
+                      keys: &mut (graph::GraphSpec, Vec<graph::OpOrigin>),
+                      compile_ms: &mut Vec<f64>| {
+        let t = Instant::now();
+        let c = compile_file(&file, SR as f64).unwrap();
+        let (g, meta) = graph::compile(&c.spec, SR);
+        compile_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        let plan = meta.carry_plan(&c.spec, &keys.0, &keys.1);
+        *keys = (c.spec, meta.nodes);
+        let swap = Swap {
+            graph: Some(Box::new(g)),
+            plan,
+            fade_frames: 0,
+            quantum_frames: 0,
+            id: v as u64,
         };
+        assert!(
+            control
+                .commands
+                .try_push(Command::Swap(Box::new(swap)))
+                .is_ok()
+        );
+    };
 
     let mut latency = Vec::new();
     let mut compile_ms = Vec::new();

@@ -29,7 +29,7 @@ pub struct Live {
     control: Control,
     /// The spec node each op of the graph most recently sent runs: with `spec`, what the
     /// next graph is matched against to carry state.
-    nodes: Vec<u32>,
+    nodes: Vec<graph::OpOrigin>,
     /// Spec and parameter slots of that graph; an edit of numbers only replaces the spec
     /// in place (same nodes, same indices).
     spec: GraphSpec,

@@ -361,6 +361,13 @@ impl super::Carry for Adsr {
             && super::copy_lanes(&mut self.release_step, &old.release_step)
             && super::copy_lanes(&mut self.gate_on, &old.gate_on)
     }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        super::copy_range(&mut self.level, &old.level, to, from, n)
+            && super::copy_range(&mut self.stage, &old.stage, to, from, n)
+            && super::copy_range(&mut self.release_step, &old.release_step, to, from, n)
+            && super::copy_range(&mut self.gate_on, &old.gate_on, to, from, n)
+    }
 }
 
 impl super::Carry for Perc {
@@ -370,12 +377,24 @@ impl super::Carry for Perc {
             && super::copy_lanes(&mut self.start, &old.start)
             && super::copy_lanes(&mut self.level, &old.level)
     }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        super::copy_range(&mut self.age, &old.age, to, from, n)
+            && super::copy_range(&mut self.gate_on, &old.gate_on, to, from, n)
+            && super::copy_range(&mut self.start, &old.start, to, from, n)
+            && super::copy_range(&mut self.level, &old.level, to, from, n)
+    }
 }
 
 impl super::Carry for Line {
     fn carry_from(&mut self, old: &Self) -> bool {
         super::copy_lanes(&mut self.age, &old.age)
             && super::copy_lanes(&mut self.trig_on, &old.trig_on)
+    }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        super::copy_range(&mut self.age, &old.age, to, from, n)
+            && super::copy_range(&mut self.trig_on, &old.trig_on, to, from, n)
     }
 }
 
@@ -389,6 +408,11 @@ impl super::Carry for Smooth {
     fn carry_from(&mut self, old: &Self) -> bool {
         self.primed = old.primed;
         super::copy_lanes(&mut self.y, &old.y)
+    }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        self.primed |= old.primed;
+        super::copy_range(&mut self.y, &old.y, to, from, n)
     }
 }
 

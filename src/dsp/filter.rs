@@ -632,6 +632,11 @@ impl super::Carry for Svf {
         super::copy_lanes(&mut self.ic1eq, &old.ic1eq)
             && super::copy_lanes(&mut self.ic2eq, &old.ic2eq)
     }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        super::copy_range(&mut self.ic1eq, &old.ic1eq, to, from, n)
+            && super::copy_range(&mut self.ic2eq, &old.ic2eq, to, from, n)
+    }
 }
 
 impl super::Carry for Ladder {
@@ -640,6 +645,17 @@ impl super::Carry for Ladder {
             && super::copy_lanes(&mut self.s2, &old.s2)
             && super::copy_lanes(&mut self.s3, &old.s3)
             && super::copy_lanes(&mut self.s4, &old.s4)
+    }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        [
+            (&mut self.s1, &old.s1),
+            (&mut self.s2, &old.s2),
+            (&mut self.s3, &old.s3),
+            (&mut self.s4, &old.s4),
+        ]
+        .into_iter()
+        .all(|(d, s)| super::copy_range(d, s, to, from, n))
     }
 }
 

@@ -76,6 +76,11 @@ impl MidiNotes {
         self.voices.set_silent(lanes)
     }
 
+    /// See `Voices::take_touched`.
+    pub fn take_touched(&mut self) -> u64 {
+        self.voices.take_touched()
+    }
+
     fn release_sustained(&mut self, ch: u8, t: u64) {
         for note in 0..128u8 {
             let k = key(ch, note) as usize;

@@ -309,6 +309,10 @@ impl<T: Carry> Carry for Box<T> {
     fn carry_from(&mut self, old: &Self) -> bool {
         (**self).carry_from(old)
     }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        (**self).carry_lanes(old, to, from, n)
+    }
 }
 
 /// Hot reload: a node of a new graph takes over the running state of the old node it was
@@ -319,6 +323,24 @@ impl<T: Carry> Carry for Box<T> {
 /// length).
 pub trait Carry {
     fn carry_from(&mut self, old: &Self) -> bool;
+
+    /// Takes over `n` lanes of `old`'s state, lanes `from..` of `old` into lanes `to..`:
+    /// how copies the compiler merged into lanes (or split apart again) keep the state each
+    /// copy had. False, copying nothing, for a node without per-lane state to move.
+    fn carry_lanes(&mut self, _old: &Self, _to: usize, _from: usize, _n: usize) -> bool {
+        false
+    }
+}
+
+/// Copies `n` lanes of `src` from lane `from` into `dst` from lane `to`, as far as both
+/// reach.
+pub fn copy_range<T: Copy>(dst: &mut [T], src: &[T], to: usize, from: usize, n: usize) -> bool {
+    if to >= dst.len() || from >= src.len() {
+        return false;
+    }
+    let n = n.min(dst.len() - to).min(src.len() - from);
+    dst[to..to + n].copy_from_slice(&src[from..from + n]);
+    true
 }
 
 /// Copies `src` into `dst` when their lengths match.

@@ -598,6 +598,10 @@ impl super::Carry for Sine {
         self.table_inc = old.table_inc;
         true
     }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        super::copy_range(&mut self.phase, &old.phase, to, from, n)
+    }
 }
 
 /// The phase-only oscillators carry exactly their running phase.
@@ -606,6 +610,10 @@ macro_rules! carry_phase {
         impl super::Carry for $t {
             fn carry_from(&mut self, old: &Self) -> bool {
                 super::copy_lanes(&mut self.phase, &old.phase)
+            }
+
+            fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+                super::copy_range(&mut self.phase, &old.phase, to, from, n)
             }
         }
     )*};

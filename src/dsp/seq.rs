@@ -223,6 +223,11 @@ impl Seq {
     pub fn set_silent(&mut self, lanes: u64) {
         self.voices.set_silent(lanes)
     }
+
+    /// See `Voices::take_touched`.
+    pub fn take_touched(&mut self) -> u64 {
+        self.voices.take_touched()
+    }
 }
 
 impl Carry for Seq {

@@ -193,6 +193,9 @@ pub struct Voices {
     /// Lanes (bit per lane, the first 64) whose sound had ended at the last block: the
     /// graph runs only the lowest lanes that sound, so a new note takes the lowest of these.
     silent: u64,
+    /// Lanes whose outputs were written since `take_touched` (bit per lane, the first 64;
+    /// any lane beyond sets bit 63).
+    touched: u64,
 }
 
 impl Voices {
@@ -202,7 +205,14 @@ impl Voices {
             written: vec![false; lanes.max(1)],
             window: None,
             silent: 0,
+            touched: 0,
         }
+    }
+
+    /// The lanes whose outputs changed since the last call: the graph repacks the
+    /// outputs of an instrument running fewer lanes only when they did.
+    pub fn take_touched(&mut self) -> u64 {
+        std::mem::take(&mut self.touched)
     }
 
     /// Tells which lanes were silent for the whole last block (set by the graph before each
@@ -365,6 +375,7 @@ impl Voices {
                 continue;
             }
             self.written[l] = still && from == 0 && to == BLOCK;
+            self.touched |= 1 << l.min(63);
             // Usually the voice holds still for the whole span but for its gate ending and
             // its trigger frame; only a note starting or a fade needs work per frame.
             let still_level = lane.level(t0, window);

@@ -13,8 +13,8 @@ pub struct Swap {
     /// The incoming graph; after the swap the slot holds the outgoing one, so the whole box
     /// travels back to the control thread to be freed there.
     pub graph: Option<Box<RuntimeGraph>>,
-    /// (op in the new graph, op in the playing graph) whose state carries over.
-    pub plan: Vec<(u32, u32)>,
+    /// Which ops of the new graph take state from which ops of the playing graph.
+    pub plan: Vec<crate::graph::Carried>,
     /// Crossfade length in frames (0 = switch at the block boundary).
     pub fade_frames: u32,
     /// Swap only when the transport crosses a multiple of this many frames (a beat or a

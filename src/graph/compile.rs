@@ -80,6 +80,25 @@ struct Op {
     role: Role,
 }
 
+/// One step of a carry plan: op `new` of the incoming graph takes over state from op `old`
+/// of the playing one: all of it, or (`lanes`) `n` lanes from lane `from` into lanes from
+/// `to`, when the compiler merged copies into lanes on one side and not the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Carried {
+    pub new: u32,
+    pub old: u32,
+    pub lanes: Option<(u32, u32, u32)>,
+}
+
+/// The script's node(s) an op runs: what a carry plan maps from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpOrigin {
+    /// The node it runs (for merged copies, the first).
+    pub node: u32,
+    /// For merged copies, each lane's node, in lane order; else empty.
+    pub lanes: Vec<u32>,
+}
+
 /// Where a number in the script lives in a compiled graph, so an edit that only changes
 /// numbers can update it in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,9 +159,8 @@ pub struct GraphMeta {
     pub keys: Vec<String>,
     /// Names of the stems (`.track("name")`), in track order.
     pub track_names: Vec<String>,
-    /// The script's node each op runs, in processing order (what a carry plan maps from);
-    /// for an op the compiler merged, the first of the nodes it stands for.
-    pub nodes: Vec<u32>,
+    /// The script's node(s) each op runs, in processing order (what a carry plan maps from).
+    pub nodes: Vec<OpOrigin>,
     /// What the optimizing passes did.
     pub report: Report,
     /// What the monitors of this graph measure (`.monitor("name")`), for the terminal.
@@ -361,7 +379,10 @@ pub fn compile_with(
             role,
         });
         keys.push(node.key.clone());
-        nodes.push(opt.origin[n]);
+        nodes.push(OpOrigin {
+            node: opt.origin[n],
+            lanes: opt.lanes[n].clone(),
+        });
     }
     let out = spec.out.map(|o| in_ref(&mut bufs, &o));
     let tracks = spec
@@ -549,10 +570,10 @@ impl RuntimeGraph {
             match (op.role, &op.dsp) {
                 (Role::Seq(g), Dsp::Seq(_) | Dsp::MidiNotes(_)) => {
                     let (t0, t1) = (ctx.frame, ctx.frame + BLOCK as u64);
-                    let busy = match &op.dsp {
-                        Dsp::Seq(s) => s.seq.busy_lanes(t0, t1),
-                        Dsp::MidiNotes(m) => m.notes.busy_lanes(t0, t1),
-                        _ => ALL_LANES,
+                    let (busy, touched) = match &mut op.dsp {
+                        Dsp::Seq(s) => (s.seq.busy_lanes(t0, t1), s.seq.take_touched()),
+                        Dsp::MidiNotes(m) => (m.notes.busy_lanes(t0, t1), m.notes.take_touched()),
+                        _ => (ALL_LANES, ALL_LANES),
                     };
                     let s = &mut sleep[g as usize];
                     s.quiet = s.quiet_now;
@@ -566,7 +587,16 @@ impl RuntimeGraph {
                         self.lanes_slept += (s.full - active) as u64;
                         let changed = active != s.active;
                         s.active = active;
-                        repack(bufs, &out, s, changed);
+                        // Voices that hold still leave their outputs as they were, and so
+                        // does the view of them.
+                        let low = if active >= 64 {
+                            ALL_LANES
+                        } else {
+                            (1u64 << active) - 1
+                        };
+                        if changed || touched & low != 0 {
+                            repack(bufs, &out, s, changed);
+                        }
                     }
                 }
                 (Role::Closer(g), _) => {
@@ -605,16 +635,24 @@ impl RuntimeGraph {
         ))
     }
 
-    /// Copies running state from `old` along `plan`; returns how many nodes carried.
+    /// Copies running state from `old` along `plan`; returns how many steps carried.
     /// Audio thread: only copies into existing buffers.
-    pub fn carry_from(&mut self, old: &RuntimeGraph, plan: &[(u32, u32)]) -> usize {
+    pub fn carry_from(&mut self, old: &RuntimeGraph, plan: &[Carried]) -> usize {
         let mut carried = 0;
-        for &(j, i) in plan {
-            let (Some(new), Some(old)) = (self.ops.get_mut(j as usize), old.ops.get(i as usize))
-            else {
+        for c in plan {
+            let (Some(new), Some(old)) = (
+                self.ops.get_mut(c.new as usize),
+                old.ops.get(c.old as usize),
+            ) else {
                 continue;
             };
-            let ok = new.dsp.carry_from(&old.dsp);
+            let ok = match c.lanes {
+                None => new.dsp.carry_from(&old.dsp),
+                Some((to, from, n)) => {
+                    new.dsp
+                        .carry_lanes(&old.dsp, to as usize, from as usize, n as usize)
+                }
+            };
             carried += usize::from(ok);
         }
         carried
@@ -655,8 +693,8 @@ impl GraphMeta {
         &self,
         spec: &GraphSpec,
         old: &GraphSpec,
-        old_nodes: &[u32],
-    ) -> Vec<(u32, u32)> {
+        old_nodes: &[OpOrigin],
+    ) -> Vec<Carried> {
         super::matching::carry_plan(old, old_nodes, spec, &self.nodes)
     }
 }

@@ -16,7 +16,7 @@
 //! Every phase is a pass over the nodes with hash lookups: near-linear in the graph's size.
 
 use super::keys::{Content, content};
-use super::{GraphSpec, Input, NodeKind};
+use super::{Carried, GraphSpec, Input, NodeKind, OpOrigin};
 use std::collections::{HashMap, VecDeque};
 
 const NONE: u32 = u32::MAX;
@@ -369,30 +369,86 @@ pub fn match_nodes(old: &GraphSpec, new: &GraphSpec) -> Vec<Option<u32>> {
         .collect()
 }
 
-/// The carry plan of a swap: pairs of (op of the new graph, op of the old one), from the
-/// node each op runs (`CompiledGraph::nodes`) and `match_nodes`.
+/// The carry plan of a swap: which op of the new graph takes state from which op of the
+/// old one, from the script nodes each op runs (`GraphMeta::nodes`) and `match_nodes`.
+/// Where the compiler merged copies into lanes, each lane carries from wherever its own
+/// node ran before (a lane of another merged op, or an op of its own), in runs of lanes.
 pub fn carry_plan(
     old: &GraphSpec,
-    old_nodes: &[u32],
+    old_nodes: &[OpOrigin],
     new: &GraphSpec,
-    new_nodes: &[u32],
-) -> Vec<(u32, u32)> {
+    new_nodes: &[OpOrigin],
+) -> Vec<Carried> {
     let matched = match_nodes(old, new);
-    let mut old_op = vec![NONE; old.nodes.len()];
-    for (op, &n) in old_nodes.iter().enumerate() {
-        if let Some(slot) = old_op.get_mut(n as usize) {
-            *slot = op as u32;
+    // Script node of the old graph → (op, lane when the op runs merged copies).
+    let mut old_at: HashMap<u32, (u32, Option<u32>)> = HashMap::new();
+    for (op, o) in old_nodes.iter().enumerate() {
+        if o.lanes.is_empty() {
+            old_at.insert(o.node, (op as u32, None));
+        }
+        for (lane, &n) in o.lanes.iter().enumerate() {
+            old_at.insert(n, (op as u32, Some(lane as u32)));
         }
     }
-    new_nodes
-        .iter()
-        .enumerate()
-        .filter_map(|(op, &n)| {
-            let o = (*matched.get(n as usize)?)?;
-            let i = *old_op.get(o as usize)?;
-            (i != NONE).then_some((op as u32, i))
-        })
-        .collect()
+    let was = |n: u32| -> Option<(u32, Option<u32>)> {
+        let o = (*matched.get(n as usize)?)?;
+        old_at.get(&o).copied()
+    };
+    let mut plan = Vec::new();
+    for (op, o) in new_nodes.iter().enumerate() {
+        let op = op as u32;
+        if o.lanes.is_empty() {
+            match was(o.node) {
+                Some((i, None)) => plan.push(Carried {
+                    new: op,
+                    old: i,
+                    lanes: None,
+                }),
+                Some((i, Some(lane))) => plan.push(Carried {
+                    new: op,
+                    old: i,
+                    lanes: Some((0, lane, 1)),
+                }),
+                None => {}
+            }
+            continue;
+        }
+        // Runs of lanes that come from consecutive lanes of one old op.
+        let mut run: Option<Carried> = None;
+        for (lane, &n) in o.lanes.iter().enumerate() {
+            let lane = lane as u32;
+            let from = was(n).map(|(i, l)| (i, l.unwrap_or(0), l.is_some()));
+            let extends = match (&run, from) {
+                (
+                    Some(Carried {
+                        old,
+                        lanes: Some((to, at, len)),
+                        ..
+                    }),
+                    Some((i, l, true)),
+                ) => *old == i && to + len == lane && at + len == l,
+                _ => false,
+            };
+            if extends {
+                if let Some(Carried {
+                    lanes: Some((_, _, len)),
+                    ..
+                }) = run.as_mut()
+                {
+                    *len += 1;
+                }
+                continue;
+            }
+            plan.extend(run.take());
+            run = from.map(|(i, l, _)| Carried {
+                new: op,
+                old: i,
+                lanes: Some((lane, l, 1)),
+            });
+        }
+        plan.extend(run);
+    }
+    plan
 }
 
 #[cfg(test)]

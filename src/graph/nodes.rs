@@ -215,6 +215,18 @@ macro_rules! define_nodes {
                     },)*
                 }
             }
+
+            /// Takes over `n` lanes of `old` (from lane `from`) into lanes from `to`
+            /// (audio thread, copies only).
+            #[allow(unused_variables, clippy::match_single_binding)]
+            pub(crate) fn carry_lanes(&mut self, old: &Dsp, to: usize, from: usize, n: usize) -> bool {
+                match self {
+                    $(Dsp::$kind(a) => match old {
+                        $(Dsp::$carry(b) => Carry::carry_lanes(a, b, to, from, n),)*
+                        _ => false,
+                    },)*
+                }
+            }
         }
     };
 }

@@ -98,6 +98,9 @@ pub struct Optimized {
     /// carries across reloads (the first of a merged set). `u32::MAX` for a node the passes
     /// made that holds no state of its own.
     pub origin: Vec<u32>,
+    /// For a node that runs merged copies as lanes, the script's node of each lane, in
+    /// lane order (empty for every other node).
+    pub lanes: Vec<Vec<u32>>,
     /// Numbers of the script that still belong to exactly one input of one node: (script
     /// node, input) → (node here, input). A number shared by merged copies is not here, so
     /// editing it rebuilds instead of gliding every copy.
@@ -151,6 +154,7 @@ pub fn optimize(spec: &GraphSpec, passes: Passes) -> Optimized {
     Optimized {
         spec: g.spec,
         origin: g.origin,
+        lanes: g.lanes,
         numbers,
         report: g.report,
     }
@@ -159,6 +163,7 @@ pub fn optimize(spec: &GraphSpec, passes: Passes) -> Optimized {
 struct Work {
     spec: GraphSpec,
     origin: Vec<u32>,
+    lanes: Vec<Vec<u32>>,
     /// Per node and input: the script's (node, input) this number came from, alone.
     from: Vec<Vec<Option<(u32, u32)>>>,
     report: Report,
@@ -251,6 +256,7 @@ impl Work {
         Work {
             spec: spec.clone(),
             origin: (0..spec.nodes.len() as u32).collect(),
+            lanes: vec![Vec::new(); spec.nodes.len()],
             from,
             report: Report::default(),
         }
@@ -260,6 +266,7 @@ impl Work {
         self.from.push(vec![None; node.inputs.len()]);
         self.spec.nodes.push(node);
         self.origin.push(origin);
+        self.lanes.push(Vec::new());
         (self.spec.nodes.len() - 1) as u32
     }
 
@@ -643,7 +650,8 @@ impl Work {
             });
         }
         for (t, node) in tuples.iter().zip(made) {
-            self.push(node, t[0]);
+            let n = self.push(node, self.origin[t[0] as usize]);
+            self.lanes[n as usize] = t.iter().map(|&x| self.origin[x as usize]).collect();
         }
         for (g, j, values) in lane_consts {
             let node = NodeSpec {
