@@ -16,7 +16,7 @@
 
 use super::keys::{kind_hash, post_order};
 use super::{GraphSpec, Input, NodeKind, NodeSpec, PortRef};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Which passes run (all of them, except when measuring what each one buys).
@@ -162,6 +162,8 @@ pub fn optimize(spec: &GraphSpec, passes: Passes) -> Optimized {
 
 struct Work {
     spec: GraphSpec,
+    /// `kind_hash` of each node, made once (it formats the kind).
+    kinds: Vec<u64>,
     origin: Vec<u32>,
     lanes: Vec<Vec<u32>>,
     /// Per node and input: the script's (node, input) this number came from, alone.
@@ -222,6 +224,15 @@ fn built_from(kind: &NodeKind, input: usize) -> bool {
     matches!((kind, input), (NodeKind::Delay, 1))
 }
 
+/// `kind_hash` for the kinds the passes compare (the others may carry a whole score).
+fn compared_hash(kind: &NodeKind) -> u64 {
+    if deterministic(kind) || lane_ready(kind) {
+        kind_hash(kind)
+    } else {
+        0
+    }
+}
+
 fn is_sum(kind: &NodeKind) -> bool {
     matches!(
         kind,
@@ -254,6 +265,7 @@ impl Work {
             })
             .collect();
         Work {
+            kinds: spec.nodes.iter().map(|n| compared_hash(&n.kind)).collect(),
             spec: spec.clone(),
             origin: (0..spec.nodes.len() as u32).collect(),
             lanes: vec![Vec::new(); spec.nodes.len()],
@@ -264,6 +276,7 @@ impl Work {
 
     fn push(&mut self, node: NodeSpec, origin: u32) -> u32 {
         self.from.push(vec![None; node.inputs.len()]);
+        self.kinds.push(compared_hash(&node.kind));
         self.spec.nodes.push(node);
         self.origin.push(origin);
         self.lanes.push(Vec::new());
@@ -328,7 +341,7 @@ impl Work {
                     Input::Port(p) => (rep[p.node as usize], u32::from(p.out)),
                 })
                 .collect();
-            let key = (kind_hash(&node.kind), node.lanes, ins);
+            let key = (self.kinds[n], node.lanes, ins);
             match seen.get(&key) {
                 Some(&first) if self.spec.nodes[first as usize].kind == node.kind => {
                     rep[n] = first;
@@ -391,6 +404,7 @@ impl Work {
             }
             if spliced > 0 {
                 self.report.sums += spliced;
+                self.kinds[n] = kind_hash(&NodeKind::Sum);
                 let node = &mut self.spec.nodes[n];
                 node.kind = NodeKind::Sum;
                 node.inputs = terms;
@@ -449,7 +463,7 @@ impl Work {
         for &n in order {
             let node = &self.spec.nodes[n];
             shape[n] = if lane_ready(&node.kind) && node.id.is_none() {
-                let mut words = vec![kind_hash(&node.kind), u64::from(node.lanes)];
+                let mut words = vec![self.kinds[n], u64::from(node.lanes)];
                 for (k, i) in node.inputs.iter().enumerate() {
                     match *i {
                         Input::Const(v) if built_from(&node.kind, k) => {
@@ -483,6 +497,7 @@ impl Work {
             // The same node summed twice is one node, not copies.
             return None;
         }
+        let root_set: HashSet<u32> = distinct.iter().copied().collect();
         let mut tuples: Vec<Vec<u32>> = Vec::new();
         let mut lane_of: HashMap<u32, (usize, usize)> = HashMap::new();
         let mut shared: Vec<u32> = Vec::new();
@@ -559,7 +574,7 @@ impl Work {
         // Inside a copy only its own nodes read it; the roots are read by sums only, each
         // of which takes every copy's root on the same output exactly once.
         for (&x, _) in lane_of.iter() {
-            let is_root = roots.contains(&x);
+            let is_root = root_set.contains(&x);
             for &(r, _) in &readers.of[x as usize] {
                 if lane_of.contains_key(&r) {
                     continue;
@@ -569,23 +584,27 @@ impl Work {
                 }
             }
         }
-        for &(r, _) in roots.iter().flat_map(|&x| &readers.of[x as usize]) {
-            if lane_of.contains_key(&r) {
-                continue;
-            }
+        let mut sums: Vec<u32> = roots
+            .iter()
+            .flat_map(|&x| readers.of[x as usize].iter().map(|&(r, _)| r))
+            .filter(|r| !lane_of.contains_key(r))
+            .collect();
+        sums.sort_unstable();
+        sums.dedup();
+        let mut want = roots.to_vec();
+        want.sort_unstable();
+        for r in sums {
             let ins = &self.spec.nodes[r as usize].inputs;
             let mut per_out: HashMap<u8, Vec<u32>> = HashMap::new();
             for i in ins {
                 if let Input::Port(p) = i
-                    && roots.contains(&p.node)
+                    && root_set.contains(&p.node)
                 {
                     per_out.entry(p.out).or_default().push(p.node);
                 }
             }
             for v in per_out.values_mut() {
                 v.sort_unstable();
-                let mut want = roots.to_vec();
-                want.sort_unstable();
                 if *v != want {
                     return None;
                 }
@@ -666,11 +685,13 @@ impl Work {
             self.spec.nodes[base as usize + g].inputs[j] = Input::Port(PortRef { node: c, out: 0 });
         }
         let root = index[&roots[0]];
+        let root_set: HashSet<u32> = roots.iter().copied().collect();
+        let members: HashSet<u32> = tuples.iter().flatten().copied().collect();
         // The sums reading the copies, each once.
         let mut sums: Vec<u32> = roots
             .iter()
             .flat_map(|&x| readers.of[x as usize].iter().map(|&(r, _)| r))
-            .filter(|r| !tuples.iter().any(|t| t.contains(r)))
+            .filter(|r| !members.contains(r))
             .collect();
         sums.sort_unstable();
         sums.dedup();
@@ -680,17 +701,18 @@ impl Work {
             let covers_all = node
                 .inputs
                 .iter()
-                .all(|i| matches!(i, Input::Port(p) if roots.contains(&p.node)));
+                .all(|i| matches!(i, Input::Port(p) if root_set.contains(&p.node)));
             let outs: Vec<u8> = node
                 .inputs
                 .iter()
                 .filter_map(|i| match i {
-                    Input::Port(p) if roots.contains(&p.node) => Some(p.out),
+                    Input::Port(p) if root_set.contains(&p.node) => Some(p.out),
                     _ => None,
                 })
                 .collect();
             if covers_all && outs.iter().all(|&o| o == outs[0]) {
                 // The sum was only these copies: it becomes their mixdown.
+                self.kinds[s as usize] = kind_hash(&NodeKind::LaneSum);
                 let node = &mut self.spec.nodes[s as usize];
                 node.kind = NodeKind::LaneSum;
                 node.inputs = vec![Input::Port(PortRef {
@@ -707,7 +729,7 @@ impl Work {
             let old = self.spec.nodes[s as usize].inputs.clone();
             for (i, inp) in old.iter().enumerate() {
                 match inp {
-                    Input::Port(p) if roots.contains(&p.node) => {
+                    Input::Port(p) if root_set.contains(&p.node) => {
                         if p.node != roots[0] {
                             continue;
                         }
