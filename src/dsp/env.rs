@@ -62,6 +62,15 @@ impl Adsr {
                 }
                 continue;
             }
+            // Constant times: the per-frame steps are the same numbers every frame, made
+            // once (the same divisions, so the same values).
+            let steps = match (a.konst, d.konst, s.konst) {
+                (Some(av), Some(dv), Some(sv)) => {
+                    let sus = sv.clamp(0.0, 1.0);
+                    Some((1.0 / frames(av, sr), (1.0 - sus) / frames(dv, sr)))
+                }
+                _ => None,
+            };
             for f in 0..BLOCK {
                 let on = gate.at(f, l) > 0.0;
                 let sus = s.at(f, l).clamp(0.0, 1.0);
@@ -76,14 +85,20 @@ impl Adsr {
                 match self.stage[l] {
                     Stage::Idle => *lv = 0.0,
                     Stage::Attack => {
-                        *lv += 1.0 / frames(a.at(f, l), sr);
+                        *lv += match steps {
+                            Some((up, _)) => up,
+                            None => 1.0 / frames(a.at(f, l), sr),
+                        };
                         if *lv >= 1.0 {
                             *lv = 1.0;
                             self.stage[l] = Stage::Decay;
                         }
                     }
                     Stage::Decay => {
-                        *lv -= (1.0 - sus) / frames(d.at(f, l), sr);
+                        *lv -= match steps {
+                            Some((_, down)) => down,
+                            None => (1.0 - sus) / frames(d.at(f, l), sr),
+                        };
                         if *lv <= sus {
                             *lv = sus;
                             self.stage[l] = Stage::Sustain;
