@@ -62,23 +62,9 @@ impl MidiNotes {
         }
     }
 
-    pub fn busy(&self, t0: u64, t1: u64) -> bool {
-        self.voices.busy(t0, t1)
-    }
-
-    /// `busy`, lane by lane (see `Voices::busy_lanes`).
-    pub fn busy_lanes(&self, t0: u64, t1: u64) -> u64 {
-        self.voices.busy_lanes(t0, t1)
-    }
-
-    /// See `Voices::set_silent`.
-    pub fn set_silent(&mut self, lanes: u64) {
-        self.voices.set_silent(lanes)
-    }
-
-    /// See `Voices::take_touched`.
-    pub fn take_touched(&mut self) -> u64 {
-        self.voices.take_touched()
+    /// Its voices: what the graph asks which are busy and tells which were silent.
+    pub fn voices_mut(&mut self) -> &mut Voices {
+        &mut self.voices
     }
 
     fn release_sustained(&mut self, ch: u8, t: u64) {

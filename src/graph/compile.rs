@@ -554,11 +554,11 @@ impl RuntimeGraph {
                         }
                     }
                 }
-                Role::Seq(g) => match &mut op.dsp {
-                    Dsp::Seq(q) => q.seq.set_silent(sleep[g as usize].quiet),
-                    Dsp::MidiNotes(m) => m.notes.set_silent(sleep[g as usize].quiet),
-                    _ => {}
-                },
+                Role::Seq(g) => {
+                    if let Some(v) = op.dsp.voices_mut() {
+                        v.set_silent(sleep[g as usize].quiet);
+                    }
+                }
                 Role::Plain => {}
             }
             // Taking the output buffer out lets every input be borrowed from `bufs` while
@@ -570,10 +570,9 @@ impl RuntimeGraph {
             match (op.role, &op.dsp) {
                 (Role::Seq(g), Dsp::Seq(_) | Dsp::MidiNotes(_)) => {
                     let (t0, t1) = (ctx.frame, ctx.frame + BLOCK as u64);
-                    let (busy, touched) = match &mut op.dsp {
-                        Dsp::Seq(s) => (s.seq.busy_lanes(t0, t1), s.seq.take_touched()),
-                        Dsp::MidiNotes(m) => (m.notes.busy_lanes(t0, t1), m.notes.take_touched()),
-                        _ => (ALL_LANES, ALL_LANES),
+                    let (busy, touched) = match op.dsp.voices_mut() {
+                        Some(v) => (v.busy_lanes(t0, t1), v.take_touched()),
+                        None => (ALL_LANES, ALL_LANES),
                     };
                     let s = &mut sleep[g as usize];
                     s.quiet = s.quiet_now;

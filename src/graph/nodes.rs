@@ -620,6 +620,17 @@ define_nodes! {
     }
 }
 
+impl Dsp {
+    /// The voices of a sequencer or MIDI instrument, which the graph runs lane by lane.
+    pub(crate) fn voices_mut(&mut self) -> Option<&mut crate::dsp::voices::Voices> {
+        match self {
+            Dsp::Seq(s) => Some(s.seq.voices_mut()),
+            Dsp::MidiNotes(m) => Some(m.notes.voices_mut()),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
