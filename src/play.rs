@@ -511,7 +511,7 @@ fn offline(
         cfg,
         duration,
         ov,
-        crate::graph::Passes::ALL,
+        crate::render::Execution::default(),
     )
     .map(|_| ())
 }

@@ -1,14 +1,43 @@
 //! Offline rendering of a compiled graph to a WAV file, as fast as the machine allows;
 //! control thread.
 
+use crate::dsp::{BLOCK, Ctx};
 use crate::engine::Renderer;
-use crate::graph::RuntimeGraph;
+use crate::graph::{RuntimeGraph, Stages, best_cut};
 use crate::record::wav::{Format, WavSink};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::time::Instant;
 
 /// Frames rendered between writes and progress updates.
 const CHUNK: usize = 4096;
+
+/// Blocks timed on a second copy of the graph to choose where to cut it for two threads.
+const PROBE_BLOCKS: usize = 64;
+/// Renders shorter than this run on one thread: the probe and the thread are not worth it.
+const MIN_TWO_STAGE_SECS: f64 = 2.0;
+/// A cut must save at least this share of the time per block, or one thread renders all.
+const MIN_GAIN: f64 = 0.15;
+/// Chunks the first stage may run ahead of the second.
+const AHEAD: usize = 3;
+
+/// How a render computes, not what: the compiler's passes and the threads it may use.
+#[derive(Clone, Copy, Debug)]
+pub struct Execution {
+    pub passes: crate::graph::Passes,
+    /// 1, or 2 or more: the graph may then be cut into two stages run one chunk apart
+    /// (two at most today).
+    pub threads: usize,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Execution {
+            passes: crate::graph::Passes::ALL,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get().min(2)),
+        }
+    }
+}
 
 pub struct RenderOptions {
     pub sample_rate: u32,
@@ -16,6 +45,12 @@ pub struct RenderOptions {
     pub seconds: f64,
     pub format: Format,
     pub progress: bool,
+    /// Threads to render with: 1, or 2 to run the graph as two stages one chunk apart
+    /// when a cut balances them (the samples are the same either way).
+    pub threads: usize,
+    /// Cut the graph before this op instead of timing where (tests: the samples must not
+    /// depend on where it is cut). Ignored with one thread or where no cut may be.
+    pub cut: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -32,6 +67,8 @@ pub struct RenderReport {
     pub clipped: u64,
     /// NaN or infinite samples (written as silence in integer formats).
     pub nonfinite: u64,
+    /// Ops run by the first of two threads, of all ops, when the graph was cut in two.
+    pub stages: Option<(usize, usize)>,
 }
 
 impl RenderReport {
@@ -55,6 +92,12 @@ impl RenderReport {
             rtf,
             self.clipped
         );
+        if let Some((first, all)) = self.stages {
+            s.push_str(&format!(
+                ", on two threads (ops 1-{first} | {}-{all})",
+                first + 1
+            ));
+        }
         if self.nonfinite > 0 {
             s.push_str(&format!(", {} NaN/inf samples", self.nonfinite));
         }
@@ -129,14 +172,163 @@ pub fn stem_path(mix: &Path, track: &str) -> PathBuf {
 }
 
 /// Renders `graph` to `dest`, and each of its stems, named `track_names`, beside it.
+/// `rebuild` makes another copy of the graph, timed for a few blocks to decide whether and
+/// where to cut it for two threads (see `RenderOptions::threads`).
 pub fn render(
     graph: RuntimeGraph,
+    rebuild: Option<&dyn Fn() -> RuntimeGraph>,
     track_names: &[String],
     dest: &Path,
     opts: &RenderOptions,
 ) -> std::io::Result<RenderReport> {
     let total = (opts.seconds * opts.sample_rate as f64).round() as u64;
-    let mut renderer = Renderer::new(graph, opts.sample_rate as f32, opts.master_gain);
+    let two = opts.threads >= 2 && track_names.is_empty() && opts.seconds >= MIN_TWO_STAGE_SECS;
+    let cut = match (two, opts.cut) {
+        (false, _) => None,
+        (true, Some(c)) => graph.cuts().contains(&c).then_some(c),
+        (true, None) => rebuild.and_then(|rebuild| choose_cut(rebuild(), opts)),
+    };
+    let Some(cut) = cut else {
+        let mut renderer = Renderer::new(graph, opts.sample_rate as f32, opts.master_gain);
+        return write_all(
+            total,
+            track_names,
+            dest,
+            opts,
+            None,
+            |chunk, wide| match wide {
+                None => renderer.process(chunk),
+                Some((wide, width)) => renderer.process_wide(wide, width),
+            },
+        );
+    };
+    let ops = graph.len();
+    let (first, second, carried) = graph.split(cut).into_parts();
+    two_stages(first, second, &carried, total, dest, opts, (cut, ops))
+}
+
+/// Times `PROBE_BLOCKS` blocks of `probe` op by op, and the file writing, and returns the
+/// cut that balances two threads best, if it is worth a thread.
+fn choose_cut(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<usize> {
+    let cuts = probe.cuts();
+    if cuts.is_empty() {
+        return None;
+    }
+    let mut costs = vec![0.0; probe.len()];
+    let mut ctx = Ctx::new(opts.sample_rate as f32, probe.tempo_bpm);
+    let mut out = vec![0.0f32; PROBE_BLOCKS * 2 * BLOCK];
+    let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+    for b in 0..PROBE_BLOCKS {
+        probe.process_block_timed(&ctx, &mut l, &mut r, &mut costs);
+        for (f, frame) in out[b * 2 * BLOCK..(b + 1) * 2 * BLOCK]
+            .chunks_exact_mut(2)
+            .enumerate()
+        {
+            frame[0] = l[f];
+            frame[1] = r[f];
+        }
+        ctx.frame += BLOCK as u64;
+    }
+    // What the second thread does besides its ops: measure and encode the samples.
+    let start = Instant::now();
+    let _ = measure(&out);
+    WavSink::encode(&out, opts.sample_rate, opts.format).ok()?;
+    let tail = start.elapsed().as_secs_f64();
+    // Handing a sample over: written by one thread, read by the other (timed on copies of
+    // the largest hand-over, twice as many samples as it moves).
+    let handed = probe.handed_at(&cuts);
+    let most = handed.iter().copied().max().unwrap_or(0).max(BLOCK);
+    let (src, mut dst) = (vec![1.0f32; most], vec![0.0f32; most]);
+    let start = Instant::now();
+    for _ in 0..2 * PROBE_BLOCKS {
+        dst.copy_from_slice(std::hint::black_box(&src));
+    }
+    let per_sample = start.elapsed().as_secs_f64() / (PROBE_BLOCKS * most) as f64;
+    let hand: Vec<f64> = handed.iter().map(|&h| h as f64 * per_sample).collect();
+    let per_block: Vec<f64> = costs.iter().map(|c| c / PROBE_BLOCKS as f64).collect();
+    best_cut(
+        &cuts,
+        &hand,
+        &per_block,
+        tail / PROBE_BLOCKS as f64,
+        MIN_GAIN,
+    )
+    .map(|(c, _)| c)
+}
+
+/// Renders with the graph cut in two: `first` runs on a helper thread up to `AHEAD` chunks
+/// ahead, handing this thread the buffers `carried` block by block.
+fn two_stages(
+    mut first: RuntimeGraph,
+    second: RuntimeGraph,
+    carried: &[usize],
+    total: u64,
+    dest: &Path,
+    opts: &RenderOptions,
+    stages: (usize, usize),
+) -> std::io::Result<RenderReport> {
+    let mut renderer = Renderer::new(second, opts.sample_rate as f32, opts.master_gain);
+    let handed = Stages::handed(renderer.graph_mut(), carried);
+    let blocks = total.div_ceil(BLOCK as u64) as usize;
+    let per_chunk = CHUNK / BLOCK;
+    let (full_tx, full_rx): (SyncSender<Vec<f32>>, Receiver<Vec<f32>>) = sync_channel(AHEAD);
+    let (free_tx, free_rx): (SyncSender<Vec<f32>>, Receiver<Vec<f32>>) = sync_channel(AHEAD);
+    for _ in 0..AHEAD {
+        let _ = free_tx.send(vec![0.0; handed * per_chunk]);
+    }
+    let mut ctx = renderer.ctx().clone();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
+            let mut b = 0;
+            while b < blocks {
+                // The second stage has stopped (an error): so does this one.
+                let Ok(mut slot) = free_rx.recv() else {
+                    return;
+                };
+                let n = (blocks - b).min(per_chunk);
+                for k in 0..n {
+                    first.process_block(&ctx, &mut l, &mut r);
+                    Stages::hand(&first, carried, &mut slot[k * handed..(k + 1) * handed]);
+                    ctx.frame += BLOCK as u64;
+                }
+                b += n;
+                if full_tx.send(slot).is_err() {
+                    return;
+                }
+            }
+        });
+        // Owned by this closure, so the channels close when it returns, even early, and
+        // the helper thread ends instead of waiting for a chunk that never comes.
+        let (full_rx, free_tx) = (full_rx, free_tx);
+        write_all(total, &[], dest, opts, Some(stages), move |chunk, _| {
+            let Ok(slot) = full_rx.recv() else {
+                chunk.fill(0.0);
+                return;
+            };
+            for (k, frames) in chunk.chunks_mut(2 * BLOCK).enumerate() {
+                Stages::take(
+                    renderer.graph_mut(),
+                    carried,
+                    &slot[k * handed..(k + 1) * handed],
+                );
+                renderer.process(frames);
+            }
+            let _ = free_tx.send(slot);
+        })
+    })
+}
+
+/// The render loop: `produce` fills each chunk (interleaved stereo, or `width` channels
+/// wide with the stems when there are any), which is measured and written.
+fn write_all(
+    total: u64,
+    track_names: &[String],
+    dest: &Path,
+    opts: &RenderOptions,
+    stages: Option<(usize, usize)>,
+    mut produce: impl FnMut(&mut [f32], Option<(&mut [f32], usize)>),
+) -> std::io::Result<RenderReport> {
     let mut sink = WavSink::create(dest, opts.sample_rate, 2, opts.format)?;
     let mut stem_sinks = Vec::new();
     for name in track_names {
@@ -166,10 +358,10 @@ pub fn render(
         let n = ((total - done) as usize).min(CHUNK);
         let chunk = &mut buf[..n * 2];
         if stem_sinks.is_empty() {
-            renderer.process(chunk);
+            produce(chunk, None);
         } else {
             let wide = &mut wide[..n * width];
-            renderer.process_wide(wide, width);
+            produce(chunk, Some((wide, width)));
             pick_pair(wide, width, 0, chunk);
             for (k, sink) in stem_sinks.iter_mut().enumerate() {
                 let part = &mut part[..n * 2];
@@ -205,5 +397,6 @@ pub fn render(
         peak,
         clipped,
         nonfinite,
+        stages,
     })
 }

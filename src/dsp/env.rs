@@ -71,50 +71,61 @@ impl Adsr {
                 }
                 _ => None,
             };
+            // The lane's state lives in locals for the block (stored back after), so the
+            // stage machine runs in registers rather than through the vectors.
+            let (mut lv, mut stage, mut release_step, mut gate_on) = (
+                self.level[l],
+                self.stage[l],
+                self.release_step[l],
+                self.gate_on[l],
+            );
             for f in 0..BLOCK {
                 let on = gate.at(f, l) > 0.0;
                 let sus = s.at(f, l).clamp(0.0, 1.0);
-                if on && !self.gate_on[l] {
-                    self.stage[l] = Stage::Attack;
-                } else if !on && self.gate_on[l] {
-                    self.stage[l] = Stage::Release;
-                    self.release_step[l] = self.level[l] / frames(r.at(f, l), sr);
+                if on && !gate_on {
+                    stage = Stage::Attack;
+                } else if !on && gate_on {
+                    stage = Stage::Release;
+                    release_step = lv / frames(r.at(f, l), sr);
                 }
-                self.gate_on[l] = on;
-                let lv = &mut self.level[l];
-                match self.stage[l] {
-                    Stage::Idle => *lv = 0.0,
+                gate_on = on;
+                match stage {
+                    Stage::Idle => lv = 0.0,
                     Stage::Attack => {
-                        *lv += match steps {
+                        lv += match steps {
                             Some((up, _)) => up,
                             None => 1.0 / frames(a.at(f, l), sr),
                         };
-                        if *lv >= 1.0 {
-                            *lv = 1.0;
-                            self.stage[l] = Stage::Decay;
+                        if lv >= 1.0 {
+                            lv = 1.0;
+                            stage = Stage::Decay;
                         }
                     }
                     Stage::Decay => {
-                        *lv -= match steps {
+                        lv -= match steps {
                             Some((_, down)) => down,
                             None => (1.0 - sus) / frames(d.at(f, l), sr),
                         };
-                        if *lv <= sus {
-                            *lv = sus;
-                            self.stage[l] = Stage::Sustain;
+                        if lv <= sus {
+                            lv = sus;
+                            stage = Stage::Sustain;
                         }
                     }
-                    Stage::Sustain => *lv = sus,
+                    Stage::Sustain => lv = sus,
                     Stage::Release => {
-                        *lv -= self.release_step[l];
-                        if *lv <= 0.0 {
-                            *lv = 0.0;
-                            self.stage[l] = Stage::Idle;
+                        lv -= release_step;
+                        if lv <= 0.0 {
+                            lv = 0.0;
+                            stage = Stage::Idle;
                         }
                     }
                 }
-                out[f * lanes + l] = *lv;
+                out[f * lanes + l] = lv;
             }
+            self.level[l] = lv;
+            self.stage[l] = stage;
+            self.release_step[l] = release_step;
+            self.gate_on[l] = gate_on;
         }
     }
 }
@@ -150,6 +161,10 @@ impl Perc {
         // stepped by one constant factor per frame in between: no libm call per sample,
         // at most a block's worth of rounding (about 4e-6 of the level).
         const C: f32 = PERC_CURVE * std::f32::consts::LOG2_E;
+        if let (Some(av), Some(rv)) = (a.konst, r.konst) {
+            self.run_fixed(gate, frames(av, sr), frames(rv, sr), inv_denom, out, lanes);
+            return;
+        }
         for l in 0..lanes {
             let mut decay: Option<(f32, f32)> = None; // (e^(c·x) now, factor per frame)
             for f in 0..BLOCK {
@@ -189,6 +204,80 @@ impl Perc {
                 self.level[l] = v;
                 out[f * lanes + l] = v;
             }
+        }
+    }
+
+    /// Constant attack and release (the usual case): the same arithmetic as the general
+    /// path, with each lane's state held in locals for the block, and a lane that is idle
+    /// with no rising gate in the block written as a fill.
+    fn run_fixed(
+        &mut self,
+        gate: In,
+        att: f32,
+        rel: f32,
+        inv_denom: f32,
+        out: &mut [f32],
+        lanes: usize,
+    ) {
+        const C: f32 = PERC_CURVE * std::f32::consts::LOG2_E;
+        let k = super::math::fast_exp2(C / rel);
+        for l in 0..lanes {
+            let mut on_before = self.gate_on[l];
+            let mut age = self.age[l];
+            if age == u32::MAX {
+                let mut rises = false;
+                for f in 0..BLOCK {
+                    let on = gate.at(f, l) > 0.0;
+                    rises |= on && !on_before;
+                    on_before = on;
+                }
+                if !rises {
+                    self.gate_on[l] = on_before;
+                    self.level[l] = 0.0;
+                    for f in 0..BLOCK {
+                        out[f * lanes + l] = 0.0;
+                    }
+                    continue;
+                }
+                on_before = self.gate_on[l];
+            }
+            let mut start = self.start[l];
+            let mut level = self.level[l];
+            let mut decay: Option<f32> = None;
+            for f in 0..BLOCK {
+                let on = gate.at(f, l) > 0.0;
+                if on && !on_before {
+                    age = 0;
+                    start = level;
+                    decay = None;
+                }
+                on_before = on;
+                let v = if age == u32::MAX {
+                    0.0
+                } else {
+                    let t = age as f32;
+                    age = age.saturating_add(1);
+                    if t < att {
+                        start + (1.0 - start) * (t / att)
+                    } else if t < att + rel {
+                        let e = match decay {
+                            Some(e) => e * k,
+                            None => super::math::fast_exp2(C * (t - att) / rel),
+                        };
+                        decay = Some(e);
+                        1.0 - (1.0 - e) * inv_denom
+                    } else {
+                        age = u32::MAX;
+                        0.0
+                    }
+                };
+                level = v;
+                out[f * lanes + l] = v;
+            }
+            self.age[l] = age;
+            self.gate_on[l] = on_before;
+            self.start[l] = start;
+            self.level[l] = level;
         }
     }
 }

@@ -92,6 +92,17 @@ impl Renderer {
         }
     }
 
+    /// The graph it renders: offline, a two-stage render hands the second stage its
+    /// inputs here between blocks.
+    pub fn graph_mut(&mut self) -> &mut RuntimeGraph {
+        &mut self.graph
+    }
+
+    /// The context the next block will be rendered with.
+    pub fn ctx(&self) -> &Ctx {
+        &self.ctx
+    }
+
     /// Queues a MIDI message for the block holding `frame` (a frame already rendered
     /// means the next block). Audio thread; never allocates: a full queue drops the
     /// message and counts it.

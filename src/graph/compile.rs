@@ -12,6 +12,9 @@ use crate::dsp::{BLOCK, Ctx, In, InRef, Ins};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod pipeline;
+pub use pipeline::{Stages, best_cut};
+
 /// What an op does for a sleeping instrument (see `sleep.rs`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Role {
@@ -528,16 +531,34 @@ impl RuntimeGraph {
 
     /// Renders one block into `left` and `right`. Never allocates: every buffer exists.
     pub fn process_block(&mut self, ctx: &Ctx, left: &mut [f32], right: &mut [f32]) {
+        self.run_block(ctx, left, right, |_| {});
+    }
+
+    /// `process_block`, calling `after_op(i)` when op `i` has run (or been skipped): how a
+    /// caller times the ops. The plain block passes a closure that does nothing, which the
+    /// compiler removes.
+    #[inline(always)]
+    fn run_block(
+        &mut self,
+        ctx: &Ctx,
+        left: &mut [f32],
+        right: &mut [f32],
+        mut after_op: impl FnMut(usize),
+    ) {
         self.advance_ramps();
         self.monitors.mark_live();
         let bufs = &mut self.bufs;
         let sleep = &mut self.sleep;
-        for op in &mut self.ops {
+        for (i, op) in self.ops.iter_mut().enumerate() {
             let mut lanes = op.lanes;
             match op.role {
-                Role::Member(g) if sleep[g as usize].asleep => continue,
+                Role::Member(g) if sleep[g as usize].asleep => {
+                    after_op(i);
+                    continue;
+                }
                 Role::Closer(g) if sleep[g as usize].asleep => {
                     bufs[op.out].fill(0.0);
+                    after_op(i);
                     continue;
                 }
                 Role::Member(g) | Role::Closer(g) => {
@@ -614,6 +635,7 @@ impl RuntimeGraph {
                 _ => {}
             }
             bufs[op.out] = out;
+            after_op(i);
         }
         for (src, dst) in &self.feedback {
             let n = BLOCK * src.lanes as usize;

@@ -13,7 +13,9 @@ mod optimize;
 mod sleep;
 mod validate;
 
-pub use compile::{Carried, GraphMeta, OpOrigin, ParamSlot, RuntimeGraph, compile, compile_with};
+pub use compile::{
+    Carried, GraphMeta, OpOrigin, ParamSlot, RuntimeGraph, Stages, best_cut, compile, compile_with,
+};
 pub use keys::{assign_keys, fnv1a};
 pub use listing::listing;
 pub use matching::match_nodes;

@@ -24,6 +24,49 @@ impl Format {
     }
 }
 
+fn spec(sample_rate: u32, channels: u16, format: Format) -> WavSpec {
+    let (bits, sample_format) = match format {
+        Format::F32 => (32, SampleFormat::Float),
+        Format::I24 => (24, SampleFormat::Int),
+        Format::I16 => (16, SampleFormat::Int),
+    };
+    WavSpec {
+        channels,
+        sample_rate,
+        bits_per_sample: bits,
+        sample_format,
+    }
+}
+
+/// Appends interleaved samples to any WAV writer; integer formats are clipped to full scale.
+fn write_to<W: std::io::Write + std::io::Seek>(
+    w: &mut WavWriter<W>,
+    samples: &[f32],
+    format: Format,
+) -> std::io::Result<()> {
+    match format {
+        Format::F32 => {
+            for &s in samples {
+                w.write_sample(s).map_err(to_io)?;
+            }
+        }
+        Format::I24 => {
+            for &s in samples {
+                let v = (finite(s).clamp(-1.0, 1.0) * 8_388_607.0).round() as i32;
+                w.write_sample(v).map_err(to_io)?;
+            }
+        }
+        Format::I16 => {
+            let mut w16 = w.get_i16_writer(samples.len() as u32);
+            for &s in samples {
+                w16.write_sample((finite(s).clamp(-1.0, 1.0) * 32767.0).round() as i16);
+            }
+            w16.flush().map_err(to_io)?;
+        }
+    }
+    Ok(())
+}
+
 pub struct WavSink {
     writer: Option<WavWriter<BufWriter<File>>>,
     tmp: PathBuf,
@@ -38,23 +81,12 @@ impl WavSink {
         channels: u16,
         format: Format,
     ) -> std::io::Result<Self> {
-        let (bits, sample_format) = match format {
-            Format::F32 => (32, SampleFormat::Float),
-            Format::I24 => (24, SampleFormat::Int),
-            Format::I16 => (16, SampleFormat::Int),
-        };
-        let spec = WavSpec {
-            channels,
-            sample_rate,
-            bits_per_sample: bits,
-            sample_format,
-        };
         let name = dest
             .file_name()
             .map(|n| n.to_string_lossy().to_string())
             .unwrap_or_default();
         let tmp = dest.with_file_name(format!(".{name}.partial"));
-        let writer = WavWriter::create(&tmp, spec).map_err(to_io)?;
+        let writer = WavWriter::create(&tmp, spec(sample_rate, channels, format)).map_err(to_io)?;
         Ok(WavSink {
             writer: Some(writer),
             tmp,
@@ -65,30 +97,22 @@ impl WavSink {
 
     /// Appends interleaved samples; integer formats are clipped to full scale.
     pub fn write(&mut self, samples: &[f32]) -> std::io::Result<()> {
-        let Some(w) = self.writer.as_mut() else {
-            return Ok(());
-        };
-        match self.format {
-            Format::F32 => {
-                for &s in samples {
-                    w.write_sample(s).map_err(to_io)?;
-                }
-            }
-            Format::I24 => {
-                for &s in samples {
-                    let v = (finite(s).clamp(-1.0, 1.0) * 8_388_607.0).round() as i32;
-                    w.write_sample(v).map_err(to_io)?;
-                }
-            }
-            Format::I16 => {
-                let mut w16 = w.get_i16_writer(samples.len() as u32);
-                for &s in samples {
-                    w16.write_sample((finite(s).clamp(-1.0, 1.0) * 32767.0).round() as i16);
-                }
-                w16.flush().map_err(to_io)?;
-            }
+        match self.writer.as_mut() {
+            Some(w) => write_to(w, samples, self.format),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Encodes `samples` as a stereo WAV in memory and drops it: what writing them costs,
+    /// without the disk.
+    pub fn encode(samples: &[f32], sample_rate: u32, format: Format) -> std::io::Result<()> {
+        let mut w = WavWriter::new(
+            std::io::Cursor::new(Vec::with_capacity(samples.len() * 4 + 64)),
+            spec(sample_rate, 2, format),
+        )
+        .map_err(to_io)?;
+        write_to(&mut w, samples, format)?;
+        w.finalize().map_err(to_io)
     }
 
     /// Completes the file and moves it into place.
