@@ -385,7 +385,7 @@ pub fn render_file(
         format,
         progress: std::io::stderr().is_terminal(),
         threads: how.threads,
-        cut: None,
+        split: None,
     };
     let report = render::render(graph, Some(&rebuild), &meta.track_names, &dest, &opts)
         .map_err(|e| format!("error: cannot write {}: {e}", dest.display()))?;

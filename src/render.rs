@@ -3,17 +3,23 @@
 
 use crate::dsp::{BLOCK, Ctx};
 use crate::engine::Renderer;
-use crate::graph::{RuntimeGraph, Stages, best_cut};
+use crate::graph::{RuntimeGraph, Stages, best_split};
 use crate::record::wav::{Format, WavSink};
+use ringbuf::HeapRb;
+use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Frames rendered between writes and progress updates.
 const CHUNK: usize = 4096;
 
-/// Blocks timed on a second copy of the graph to choose where to cut it for two threads.
-const PROBE_BLOCKS: usize = 64;
+/// Blocks timed per round, and rounds, on a second copy of the graph to choose how to
+/// split it for two threads.
+const PROBE_BLOCKS: usize = 32;
+const PROBE_ROUNDS: usize = 5;
+/// Blocks run before the probe is timed.
+const WARM_BLOCKS: usize = 16;
 /// Renders shorter than this run on one thread: the probe and the thread are not worth it.
 const MIN_TWO_STAGE_SECS: f64 = 2.0;
 /// A cut must save at least this share of the time per block, or one thread renders all.
@@ -48,9 +54,10 @@ pub struct RenderOptions {
     /// Threads to render with: 1, or 2 to run the graph as two stages one chunk apart
     /// when a cut balances them (the samples are the same either way).
     pub threads: usize,
-    /// Cut the graph before this op instead of timing where (tests: the samples must not
-    /// depend on where it is cut). Ignored with one thread or where no cut may be.
-    pub cut: Option<usize>,
+    /// Split the graph this way (the ops the first thread runs, one of
+    /// `RuntimeGraph::splits`) instead of timing how: for tests, since the samples must not
+    /// depend on it. Ignored with one thread.
+    pub split: Option<Vec<bool>>,
 }
 
 #[derive(Debug)]
@@ -67,7 +74,7 @@ pub struct RenderReport {
     pub clipped: u64,
     /// NaN or infinite samples (written as silence in integer formats).
     pub nonfinite: u64,
-    /// Ops run by the first of two threads, of all ops, when the graph was cut in two.
+    /// Ops run by the first of two threads, of all ops, when the graph was split in two.
     pub stages: Option<(usize, usize)>,
 }
 
@@ -183,81 +190,90 @@ pub fn render(
 ) -> std::io::Result<RenderReport> {
     let total = (opts.seconds * opts.sample_rate as f64).round() as u64;
     let two = opts.threads >= 2 && track_names.is_empty() && opts.seconds >= MIN_TWO_STAGE_SECS;
-    let cut = match (two, opts.cut) {
+    let split = match (two, &opts.split) {
         (false, _) => None,
-        (true, Some(c)) => graph.cuts().contains(&c).then_some(c),
-        (true, None) => rebuild.and_then(|rebuild| choose_cut(rebuild(), opts)),
+        (true, Some(first)) => Some(first.clone()),
+        (true, None) => rebuild.and_then(|rebuild| choose_split(rebuild(), opts)),
     };
-    let Some(cut) = cut else {
+    let Some(first) = split else {
         let mut renderer = Renderer::new(graph, opts.sample_rate as f32, opts.master_gain);
-        return write_all(
-            total,
-            track_names,
-            dest,
-            opts,
-            None,
-            |chunk, wide| match wide {
+        return write_all(total, track_names, dest, opts, None, |chunk, wide| {
+            match wide {
                 None => renderer.process(chunk),
                 Some((wide, width)) => renderer.process_wide(wide, width),
-            },
-        );
+            }
+            Ok(())
+        });
     };
-    let ops = graph.len();
-    let (first, second, carried) = graph.split(cut).into_parts();
-    two_stages(first, second, &carried, total, dest, opts, (cut, ops))
+    let stages = (first.iter().filter(|&&f| f).count(), graph.len());
+    let (first, second, carried) = graph.split(&first).into_parts();
+    two_stages(first, second, &carried, total, dest, opts, stages)
 }
 
 /// Times `PROBE_BLOCKS` blocks of `probe` op by op, and the file writing, and returns the
-/// cut that balances two threads best, if it is worth a thread.
-fn choose_cut(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<usize> {
-    let cuts = probe.cuts();
-    if cuts.is_empty() {
+/// split that balances two threads best, if it is worth a thread.
+fn choose_split(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<Vec<bool>> {
+    if probe.splits(None).is_empty() {
         return None;
     }
-    let mut costs = vec![0.0; probe.len()];
     let mut ctx = Ctx::new(opts.sample_rate as f32, probe.tempo_bpm);
-    let mut out = vec![0.0f32; PROBE_BLOCKS * 2 * BLOCK];
+    let mut out = vec![0.0f32; PROBE_ROUNDS * PROBE_BLOCKS * 2 * BLOCK];
     let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
-    for b in 0..PROBE_BLOCKS {
-        probe.process_block_timed(&ctx, &mut l, &mut r, &mut costs);
-        for (f, frame) in out[b * 2 * BLOCK..(b + 1) * 2 * BLOCK]
-            .chunks_exact_mut(2)
-            .enumerate()
-        {
+    // The first blocks touch every buffer for the first time: not what the rest cost.
+    for _ in 0..WARM_BLOCKS {
+        probe.process_block(&ctx, &mut l, &mut r);
+        ctx.frame += BLOCK as u64;
+    }
+    // Each op's time in each round; the median round per op, so that the thread being
+    // descheduled once does not make an op look slow.
+    let mut rounds = vec![vec![0.0; probe.len()]; PROBE_ROUNDS];
+    for (k, frames) in out.chunks_exact_mut(2 * BLOCK).enumerate() {
+        probe.process_block_timed(&ctx, &mut l, &mut r, &mut rounds[k / PROBE_BLOCKS]);
+        for (f, frame) in frames.chunks_exact_mut(2).enumerate() {
             frame[0] = l[f];
             frame[1] = r[f];
         }
         ctx.frame += BLOCK as u64;
     }
+    let costs: Vec<f64> = (0..probe.len())
+        .map(|i| {
+            let mut t: Vec<f64> = rounds.iter().map(|r| r[i]).collect();
+            t.sort_by(f64::total_cmp);
+            t[PROBE_ROUNDS / 2] / PROBE_BLOCKS as f64
+        })
+        .collect();
     // What the second thread does besides its ops: measure and encode the samples.
     let start = Instant::now();
     let _ = measure(&out);
     WavSink::encode(&out, opts.sample_rate, opts.format).ok()?;
-    let tail = start.elapsed().as_secs_f64();
-    // Handing a sample over: written by one thread, read by the other (timed on copies of
-    // the largest hand-over, twice as many samples as it moves).
-    let handed = probe.handed_at(&cuts);
+    let tail = start.elapsed().as_secs_f64() / (PROBE_ROUNDS * PROBE_BLOCKS) as f64;
+    let splits = probe.splits(Some((&costs, tail)));
+    // Handing a sample over: written by one thread, read by the other, so the block comes
+    // from the other core's cache. It is timed as copies from a buffer just written and
+    // larger than one block, not from one block already in this core's cache (which let
+    // W1's 64 KB per block through, at 1.7 times the time on one thread).
+    let handed: Vec<usize> = splits.iter().map(|f| probe.handed_by(f)).collect();
     let most = handed.iter().copied().max().unwrap_or(0).max(BLOCK);
-    let (src, mut dst) = (vec![1.0f32; most], vec![0.0f32; most]);
+    let src: Vec<f32> = (0..most * PROBE_BLOCKS).map(|i| i as f32).collect();
+    let mut dst = vec![0.0f32; most];
     let start = Instant::now();
-    for _ in 0..2 * PROBE_BLOCKS {
-        dst.copy_from_slice(std::hint::black_box(&src));
+    for block in src.chunks_exact(most) {
+        dst.copy_from_slice(std::hint::black_box(block));
+        std::hint::black_box(&mut dst);
     }
-    let per_sample = start.elapsed().as_secs_f64() / (PROBE_BLOCKS * most) as f64;
+    // Pushed into the ring and popped out: two copies.
+    let per_sample = 2.0 * start.elapsed().as_secs_f64() / src.len() as f64;
     let hand: Vec<f64> = handed.iter().map(|&h| h as f64 * per_sample).collect();
-    let per_block: Vec<f64> = costs.iter().map(|c| c / PROBE_BLOCKS as f64).collect();
-    best_cut(
-        &cuts,
-        &hand,
-        &per_block,
-        tail / PROBE_BLOCKS as f64,
-        MIN_GAIN,
-    )
-    .map(|(c, _)| c)
+    let (best, _) = best_split(&splits, &hand, &costs, tail, MIN_GAIN)?;
+    splits.into_iter().nth(best)
 }
 
-/// Renders with the graph cut in two: `first` runs on a helper thread up to `AHEAD` chunks
-/// ahead, handing this thread the buffers `carried` block by block.
+/// Renders with the graph split in two: `first` runs on a helper thread up to `AHEAD` chunks
+/// ahead, handing this thread the buffers `carried` block by block through a ring.
+///
+/// Both threads wait by spinning, then yielding, never by sleeping: a block is a few
+/// microseconds of work, and waking a sleeping thread costs about as much, which is what a
+/// channel per chunk cost here (two threads ran slower than one).
 fn two_stages(
     mut first: RuntimeGraph,
     second: RuntimeGraph,
@@ -270,53 +286,69 @@ fn two_stages(
     let mut renderer = Renderer::new(second, opts.sample_rate as f32, opts.master_gain);
     let handed = Stages::handed(renderer.graph_mut(), carried);
     let blocks = total.div_ceil(BLOCK as u64) as usize;
-    let per_chunk = CHUNK / BLOCK;
-    let (full_tx, full_rx): (SyncSender<Vec<f32>>, Receiver<Vec<f32>>) = sync_channel(AHEAD);
-    let (free_tx, free_rx): (SyncSender<Vec<f32>>, Receiver<Vec<f32>>) = sync_channel(AHEAD);
-    for _ in 0..AHEAD {
-        let _ = free_tx.send(vec![0.0; handed * per_chunk]);
-    }
+    let (mut tx, mut rx) = HeapRb::<f32>::new((handed * AHEAD * CHUNK / BLOCK).max(1)).split();
+    // Set by whichever thread stops, so the other never waits for it in vain.
+    let first_done = AtomicBool::new(false);
+    let second_done = AtomicBool::new(false);
     let mut ctx = renderer.ctx().clone();
     std::thread::scope(|scope| {
-        scope.spawn(move || {
+        scope.spawn(|| {
+            let _done = Flag(&first_done);
             let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
-            let mut b = 0;
-            while b < blocks {
-                // The second stage has stopped (an error): so does this one.
-                let Ok(mut slot) = free_rx.recv() else {
-                    return;
-                };
-                let n = (blocks - b).min(per_chunk);
-                for k in 0..n {
-                    first.process_block(&ctx, &mut l, &mut r);
-                    Stages::hand(&first, carried, &mut slot[k * handed..(k + 1) * handed]);
-                    ctx.frame += BLOCK as u64;
-                }
-                b += n;
-                if full_tx.send(slot).is_err() {
+            for _ in 0..blocks {
+                first.process_block(&ctx, &mut l, &mut r);
+                if !wait_for(|| tx.vacant_len() >= handed, &second_done) {
                     return;
                 }
+                Stages::hand_with(&first, carried, |src| {
+                    tx.push_slice(src);
+                });
+                ctx.frame += BLOCK as u64;
             }
         });
-        // Owned by this closure, so the channels close when it returns, even early, and
-        // the helper thread ends instead of waiting for a chunk that never comes.
-        let (full_rx, free_tx) = (full_rx, free_tx);
-        write_all(total, &[], dest, opts, Some(stages), move |chunk, _| {
-            let Ok(slot) = full_rx.recv() else {
-                chunk.fill(0.0);
-                return;
-            };
-            for (k, frames) in chunk.chunks_mut(2 * BLOCK).enumerate() {
-                Stages::take(
-                    renderer.graph_mut(),
-                    carried,
-                    &slot[k * handed..(k + 1) * handed],
-                );
+        let _done = Flag(&second_done);
+        write_all(total, &[], dest, opts, Some(stages), |chunk, _| {
+            for frames in chunk.chunks_mut(2 * BLOCK) {
+                // `first_done` with the block not there: the helper thread failed.
+                if !wait_for(|| rx.occupied_len() >= handed, &first_done) {
+                    return Err(std::io::Error::other("the render's second thread stopped"));
+                }
+                Stages::take_with(renderer.graph_mut(), carried, |dst| {
+                    rx.pop_slice(dst);
+                });
                 renderer.process(frames);
             }
-            let _ = free_tx.send(slot);
+            Ok(())
         })
     })
+}
+
+/// Sets its flag when dropped: when its thread ends, returns early, or panics.
+struct Flag<'a>(&'a AtomicBool);
+
+impl Drop for Flag<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+/// Spins, then yields, until `ready()`; false if `gone` is set first.
+fn wait_for(mut ready: impl FnMut() -> bool, gone: &AtomicBool) -> bool {
+    let mut spins = 0u32;
+    loop {
+        if ready() {
+            return true;
+        }
+        if gone.load(Ordering::Acquire) {
+            return ready();
+        }
+        if spins < 4096 {
+            spins += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
 }
 
 /// The render loop: `produce` fills each chunk (interleaved stereo, or `width` channels
@@ -327,7 +359,7 @@ fn write_all(
     dest: &Path,
     opts: &RenderOptions,
     stages: Option<(usize, usize)>,
-    mut produce: impl FnMut(&mut [f32], Option<(&mut [f32], usize)>),
+    mut produce: impl FnMut(&mut [f32], Option<(&mut [f32], usize)>) -> std::io::Result<()>,
 ) -> std::io::Result<RenderReport> {
     let mut sink = WavSink::create(dest, opts.sample_rate, 2, opts.format)?;
     let mut stem_sinks = Vec::new();
@@ -358,10 +390,10 @@ fn write_all(
         let n = ((total - done) as usize).min(CHUNK);
         let chunk = &mut buf[..n * 2];
         if stem_sinks.is_empty() {
-            produce(chunk, None);
+            produce(chunk, None)?;
         } else {
             let wide = &mut wide[..n * width];
-            produce(chunk, Some((wide, width)));
+            produce(chunk, Some((wide, width)))?;
             pick_pair(wide, width, 0, chunk);
             for (k, sink) in stem_sinks.iter_mut().enumerate() {
                 let part = &mut part[..n * 2];

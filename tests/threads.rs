@@ -1,8 +1,9 @@
-//! Offline render on two threads (`waves render --threads 2`) cuts the graph into two stages
-//! run one chunk apart. Where it is cut decides only the speed: every cut of every script
-//! in scripts/ and scripts/bench/ renders the same samples as the whole graph on one
-//! thread, bit for bit. Checked block by block in one thread for every cut, and through the
-//! real two-thread render into a WAV for a few.
+//! Offline render on two threads (`waves render --threads 2`) splits the graph into two
+//! stages run one chunk apart. How it is split decides only the speed: every split of every
+//! script in scripts/ and scripts/bench/ renders the same samples as the whole graph on one
+//! thread, bit for bit. The splits are every cut of the processing order and the balanced
+//! ones grown for several made-up costs per op. Checked block by block in one thread for
+//! every split, and through the real two-thread render into a WAV for a few.
 
 use std::path::{Path, PathBuf};
 use waves::dsp::{BLOCK, Ctx};
@@ -59,10 +60,10 @@ fn whole(mut g: RuntimeGraph, blocks: usize) -> Vec<f32> {
     out
 }
 
-/// The same, cut before op `cut`: the first stage's block, handed over, then the second's.
-fn staged(g: RuntimeGraph, cut: usize, blocks: usize) -> Vec<f32> {
+/// The same, split as `first` says: the first stage's block, handed over, then the second's.
+fn staged(g: RuntimeGraph, first: &[bool], blocks: usize) -> Vec<f32> {
     let mut ctx = Ctx::new(SR, g.tempo_bpm);
-    let (mut first, mut second, carried) = g.split(cut).into_parts();
+    let (mut first, mut second, carried) = g.split(first).into_parts();
     let mut hand = vec![0.0f32; Stages::handed(&second, &carried)];
     let mut out = Vec::with_capacity(blocks * 2 * BLOCK);
     let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
@@ -78,12 +79,35 @@ fn staged(g: RuntimeGraph, cut: usize, blocks: usize) -> Vec<f32> {
     out
 }
 
+/// Every split: the cuts, and the stages grown for a few made-up costs per op (a cheap
+/// random number generator, so each run checks the same ones).
+fn all_splits(g: &RuntimeGraph) -> Vec<Vec<bool>> {
+    let mut out = g.splits(None);
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for tail in [0.0, 1.0, 5.0] {
+        let costs: Vec<f64> = (0..g.len())
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed % 1000) as f64 / 100.0
+            })
+            .collect();
+        for s in g.splits(Some((&costs, tail))) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
 fn same_bits(a: &[f32], b: &[f32]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }
 
 #[test]
-fn every_cut_of_every_script_renders_the_same_samples() {
+fn every_split_of_every_script_renders_the_same_samples() {
     let blocks = (SECS * SR as f64 / BLOCK as f64) as usize;
     let mut checked = 0;
     for path in scripts() {
@@ -94,18 +118,17 @@ fn every_cut_of_every_script_renders_the_same_samples() {
             "{} is silent: nothing to compare",
             path.display()
         );
-        let cuts = compiled(&spec).cuts();
-        for &cut in &cuts {
-            let got = staged(compiled(&spec), cut, blocks);
+        for first in all_splits(&compiled(&spec)) {
+            let got = staged(compiled(&spec), &first, blocks);
             assert!(
                 same_bits(&got, &reference),
-                "{} cut before op {cut} renders other samples",
+                "{} split {first:?} renders other samples",
                 path.display()
             );
             checked += 1;
         }
     }
-    assert!(checked >= 100, "only {checked} cuts checked");
+    assert!(checked >= 100, "only {checked} splits checked");
 }
 
 #[test]
@@ -125,7 +148,7 @@ fn cuts_keep_instruments_and_feedback_whole() {
     };
     let g = compiled(&spec);
     let ops = g.len();
-    let cuts = g.cuts();
+    let cuts = g.splits(None);
     assert!(
         !cuts.is_empty(),
         "the effects after the loop can be cut from it"
@@ -136,8 +159,11 @@ fn cuts_keep_instruments_and_feedback_whole() {
     );
     let blocks = (SECS * SR as f64 / BLOCK as f64) as usize;
     let reference = whole(compiled(&spec), blocks);
-    for &cut in &cuts {
-        assert!(same_bits(&staged(compiled(&spec), cut, blocks), &reference));
+    for first in all_splits(&g) {
+        assert!(same_bits(
+            &staged(compiled(&spec), &first, blocks),
+            &reference
+        ));
     }
 }
 
@@ -150,20 +176,19 @@ fn two_threads_write_the_same_file_as_one() {
             .join("scripts")
             .join(name);
         let spec = spec(&path);
-        let cuts = compiled(&spec).cuts();
-        assert!(!cuts.is_empty(), "{name} has no cut");
+        let splits = all_splits(&compiled(&spec));
+        assert!(splits.len() >= 3, "{name} has too few splits");
         let one = render_to(&spec, &dir.join("one.wav"), 1, None);
-        for cut in [cuts[0], cuts[cuts.len() / 2], cuts[cuts.len() - 1]] {
-            let two = render_to(&spec, &dir.join("two.wav"), 2, Some(cut));
-            assert_eq!(
-                two.0,
-                Some((cut, compiled(&spec).len())),
-                "{name} was not cut before op {cut}"
-            );
-            assert!(
-                two.1 == one.1,
-                "{name} cut before op {cut}: the files differ"
-            );
+        assert_eq!(one.0, None);
+        for first in [
+            &splits[0],
+            &splits[splits.len() / 2],
+            &splits[splits.len() - 1],
+        ] {
+            let two = render_to(&spec, &dir.join("two.wav"), 2, Some(first.clone()));
+            let ops = first.iter().filter(|&&f| f).count();
+            assert_eq!(two.0, Some((ops, first.len())), "{name} was not split");
+            assert!(two.1 == one.1, "{name} split {first:?}: the files differ");
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -173,7 +198,7 @@ fn render_to(
     spec: &GraphSpec,
     dest: &Path,
     threads: usize,
-    cut: Option<usize>,
+    split: Option<Vec<bool>>,
 ) -> (Option<(usize, usize)>, Vec<u8>) {
     let opts = RenderOptions {
         sample_rate: SR as u32,
@@ -183,7 +208,7 @@ fn render_to(
         format: Format::F32,
         progress: false,
         threads,
-        cut,
+        split,
     };
     let report = render(compiled(spec), None, &[], dest, &opts).expect("render");
     (report.stages, std::fs::read(dest).expect("wav"))

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 mod pipeline;
-pub use pipeline::{Stages, best_cut};
+pub use pipeline::{Stages, best_split};
 
 /// What an op does for a sleeping instrument (see `sleep.rs`).
 #[derive(Clone, Copy, Debug, PartialEq)]

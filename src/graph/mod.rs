@@ -14,7 +14,8 @@ mod sleep;
 mod validate;
 
 pub use compile::{
-    Carried, GraphMeta, OpOrigin, ParamSlot, RuntimeGraph, Stages, best_cut, compile, compile_with,
+    Carried, GraphMeta, OpOrigin, ParamSlot, RuntimeGraph, Stages, best_split, compile,
+    compile_with,
 };
 pub use keys::{assign_keys, fnv1a};
 pub use listing::listing;

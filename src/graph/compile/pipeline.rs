@@ -2,8 +2,8 @@
 //! chunk of blocks ahead of the other; built on the control thread, run by the render
 //! threads.
 //!
-//! Ops run in dependency order, so every prefix of them is a stage that needs nothing from
-//! the ops after it. The second stage gets its own copy of the buffers and, before each
+//! The first stage runs ops that need nothing from the second (every op it runs has what it
+//! reads made in it), each stage in the graph's processing order. The second stage gets its own copy of the buffers and, before each
 //! block, the values the first stage made that it reads (`carried`). Each op computes what
 //! it computes in one thread, from the same inputs, so the two stages render the same
 //! samples as the whole graph does.
@@ -12,7 +12,7 @@ use super::{Role, RuntimeGraph};
 use crate::dsp::Ctx;
 use std::time::Instant;
 
-/// The graph cut in two: `first` runs ops before the cut, `second` the rest.
+/// The graph split in two: `first` runs some ops, `second` the rest.
 pub struct Stages {
     pub first: RuntimeGraph,
     pub second: RuntimeGraph,
@@ -39,113 +39,187 @@ impl RuntimeGraph {
         });
     }
 
-    /// Where the graph can be cut: after op `c - 1`, for each `c` returned. A cut may not
-    /// split an instrument (its sequencer, voices and mixdown decide together whether it
-    /// sleeps), nor a feedback loop, nor a graph that glides a parameter or follows an
-    /// external clock (both change state across the whole graph from outside).
-    pub fn cuts(&self) -> Vec<usize> {
+    /// Ops that must run on one thread together, as a unit number per op; `None` when the
+    /// graph may not be split at all. An instrument's sequencer, voices and mixdown decide
+    /// together whether it sleeps; a feedback loop's source and its readers share the value
+    /// copied at the end of the block. A graph gliding a parameter or following an external
+    /// clock is changed from outside as a whole.
+    fn units(&self) -> Option<Vec<usize>> {
         let n = self.ops.len();
         if self.ramps.iter().any(Option::is_some) || self.follow_clock || n < 2 {
-            return Vec::new();
+            return None;
         }
-        // Ops [lo, hi] that must stay together.
-        let mut spans: Vec<(usize, usize)> = Vec::new();
-        let group_span = |g: u16, i: usize, spans: &mut Vec<(usize, usize)>| {
-            let g = g as usize;
-            if spans.len() <= g {
-                spans.resize(g + 1, (usize::MAX, 0));
+        let mut unit: Vec<usize> = (0..n).collect();
+        fn root(unit: &mut [usize], mut i: usize) -> usize {
+            while unit[i] != i {
+                unit[i] = unit[unit[i]];
+                i = unit[i];
             }
-            spans[g] = (spans[g].0.min(i), spans[g].1.max(i));
+            i
+        }
+        let join = |unit: &mut Vec<usize>, a: usize, b: usize| {
+            let (ra, rb) = (root(unit, a), root(unit, b));
+            unit[ra.max(rb)] = ra.min(rb);
         };
+        let mut first_of_group: Vec<Option<usize>> = vec![None; self.sleep.len()];
         for (i, op) in self.ops.iter().enumerate() {
-            match op.role {
-                Role::Seq(g) | Role::Member(g) | Role::Closer(g) => group_span(g, i, &mut spans),
-                Role::Plain => {}
+            if let Role::Seq(g) | Role::Member(g) | Role::Closer(g) = op.role {
+                match first_of_group.get_mut(g as usize) {
+                    Some(Some(f)) => join(&mut unit, *f, i),
+                    Some(slot) => *slot = Some(i),
+                    None => {}
+                }
             }
         }
-        let writer = |buf: usize| self.ops.iter().position(|op| op.out == buf);
         for (src, dst) in &self.feedback {
-            // The loop's source, and every op reading the value it feeds back.
-            let mut lo = writer(src.buf as usize).unwrap_or(0);
-            let mut hi = lo;
+            let Some(w) = self.ops.iter().position(|op| op.out == src.buf as usize) else {
+                continue;
+            };
             for (i, op) in self.ops.iter().enumerate() {
                 if op.ins.iter().any(|r| r.buf as usize == *dst) {
-                    lo = lo.min(i);
-                    hi = hi.max(i);
+                    join(&mut unit, w, i);
                 }
             }
-            spans.push((lo, hi));
         }
-        (1..n)
-            .filter(|&c| {
-                spans
-                    .iter()
-                    .all(|&(lo, hi)| lo == usize::MAX || hi < c || lo >= c)
-            })
-            .collect()
+        Some((0..n).map(|i| root(&mut unit, i)).collect())
     }
 
-    /// Samples each cut in `cuts` would hand from the first stage to the second per block.
-    pub fn handed_at(&self, cuts: &[usize]) -> Vec<usize> {
-        // For each buffer an op writes: that op, and the last op (or the output) reading it.
-        let n = self.ops.len();
+    /// For each op, the ops whose outputs it reads.
+    fn preds(&self) -> Vec<Vec<usize>> {
         let mut writer = vec![usize::MAX; self.bufs.len()];
-        let mut last_read = vec![0usize; self.bufs.len()];
         for (i, op) in self.ops.iter().enumerate() {
             writer[op.out] = i;
-            for r in &op.ins {
-                last_read[r.buf as usize] = last_read[r.buf as usize].max(i);
-            }
         }
-        for r in self.out.iter().chain(self.tracks.iter().flatten()) {
-            last_read[r.buf as usize] = n;
-        }
-        cuts.iter()
-            .map(|&c| {
-                (0..self.bufs.len())
-                    .filter(|&b| writer[b] < c && last_read[b] >= c)
-                    .map(|b| self.bufs[b].len())
-                    .sum()
+        self.ops
+            .iter()
+            .map(|op| {
+                let mut p: Vec<usize> = op
+                    .ins
+                    .iter()
+                    .map(|r| writer[r.buf as usize])
+                    .filter(|&w| w != usize::MAX)
+                    .collect();
+                p.sort_unstable();
+                p.dedup();
+                p
             })
             .collect()
     }
 
-    /// Cuts the graph before op `cut` (one of `cuts()`).
-    pub fn split(mut self, cut: usize) -> Stages {
-        let second_ops = self.ops.split_off(cut);
-        let written: Vec<bool> = {
-            let mut w = vec![false; self.bufs.len()];
-            for op in &self.ops {
-                w[op.out] = true;
+    /// Ways to split the graph: for each, which ops the first stage runs. Every cut of the
+    /// processing order that keeps units whole, and, given each op's cost, the first stage
+    /// grown unit by unit (with whatever each needs) towards half the work, which finds the
+    /// independent parts a cut of one order cannot (W3's kick and bass against its snare,
+    /// hats and effects).
+    /// `costs` is each op's time per block and the second thread's other work (`tail`).
+    pub fn splits(&self, costs: Option<(&[f64], f64)>) -> Vec<Vec<bool>> {
+        let Some(unit) = self.units() else {
+            return Vec::new();
+        };
+        let n = self.ops.len();
+        let mut out: Vec<Vec<bool>> = (1..n)
+            // A unit is numbered by its first op: none after the cut may start before it.
+            .filter(|&c| (c..n).all(|i| unit[i] >= c))
+            .map(|c| (0..n).map(|i| i < c).collect())
+            .collect();
+        // Growing the first stage costs (units × ops) per step: only for graphs of a size
+        // scripts have, not for generated giants.
+        if let Some((costs, tail)) = costs.filter(|c| c.0.len() == n && n <= 512) {
+            let grown = self.grow(&unit, costs, tail);
+            if grown.iter().any(|&f| f) && grown.iter().any(|&f| !f) && !out.contains(&grown) {
+                out.push(grown);
             }
-            for (g, s) in self.sleep.iter().enumerate() {
-                if s.dynamic && self.ops.iter().any(|op| op.role == Role::Seq(g as u16)) {
-                    w[s.view] = true;
-                    for &(_, to) in &s.copies {
-                        w[to] = true;
+        }
+        out
+    }
+
+    /// The first stage grown greedily: each step adds the unit (with every op it needs)
+    /// that brings the stage closest to half the total cost without passing it.
+    fn grow(&self, unit: &[usize], costs: &[f64], tail: f64) -> Vec<bool> {
+        let n = self.ops.len();
+        let preds = self.preds();
+        let half = (costs.iter().sum::<f64>() + tail) / 2.0;
+        let mut first = vec![false; n];
+        let mut have = 0.0;
+        loop {
+            let mut best: Option<(f64, Vec<bool>)> = None;
+            for u in (0..n).filter(|&i| unit[i] == i && !first[i]) {
+                // The unit and everything it needs, closed over units.
+                let mut take = first.clone();
+                let mut stack: Vec<usize> = (0..n).filter(|&i| unit[i] == u).collect();
+                while let Some(i) = stack.pop() {
+                    if take[i] {
+                        continue;
                     }
+                    take[i] = true;
+                    stack.extend(preds[i].iter().copied().filter(|&p| !take[p]));
+                    stack.extend((0..n).filter(|&j| unit[j] == unit[i] && !take[j]));
+                }
+                let cost: f64 = (0..n).filter(|&i| take[i]).map(|i| costs[i]).sum();
+                if cost > have && cost <= half && best.as_ref().is_none_or(|b| cost > b.0) {
+                    best = Some((cost, take));
                 }
             }
-            w
-        };
-        let mut read = vec![false; self.bufs.len()];
-        for op in &second_ops {
-            for r in &op.ins {
-                read[r.buf as usize] = true;
+            match best {
+                Some((cost, take)) => {
+                    have = cost;
+                    first = take;
+                }
+                None => return first,
             }
-            for d in &op.dynamic {
-                read[d.buf as usize] = true;
+        }
+    }
+
+    /// Samples the first stage hands the second per block when it runs the ops in `first`.
+    pub fn handed_by(&self, first: &[bool]) -> usize {
+        self.carried_by(first)
+            .iter()
+            .map(|&b| self.bufs[b].len())
+            .sum()
+    }
+
+    /// Buffers made by the ops in `first` (or by their instruments' repacking) that the
+    /// other ops, the outputs or a feedback loop of the other side read.
+    fn carried_by(&self, first: &[bool]) -> Vec<usize> {
+        let mut written = vec![false; self.bufs.len()];
+        let mut read = vec![false; self.bufs.len()];
+        for (op, &f) in self.ops.iter().zip(first) {
+            if f {
+                written[op.out] = true;
+                if let Role::Seq(g) = op.role
+                    && let Some(s) = self.sleep.get(g as usize).filter(|s| s.dynamic)
+                {
+                    written[s.view] = true;
+                    for &(_, to) in &s.copies {
+                        written[to] = true;
+                    }
+                }
+            } else {
+                for r in &op.ins {
+                    read[r.buf as usize] = true;
+                }
+                for d in &op.dynamic {
+                    read[d.buf as usize] = true;
+                }
             }
         }
         for r in self.out.iter().chain(self.tracks.iter().flatten()) {
             read[r.buf as usize] = true;
         }
-        for (src, _) in &self.feedback {
-            read[src.buf as usize] = true;
-        }
-        let carried: Vec<usize> = (0..self.bufs.len())
+        (0..self.bufs.len())
             .filter(|&b| written[b] && read[b])
-            .collect();
+            .collect()
+    }
+
+    /// Splits the graph: the ops in `first` (one of `splits()`) run in the first stage, the
+    /// others in the second, each in processing order.
+    pub fn split(mut self, first: &[bool]) -> Stages {
+        let carried = self.carried_by(first);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (op, &f) in std::mem::take(&mut self.ops).into_iter().zip(first) {
+            if f { a.push(op) } else { b.push(op) }
+        }
+        self.ops = a;
         // Each feedback loop runs where its source is made.
         let (first_fb, second_fb) = self
             .feedback
@@ -157,7 +231,7 @@ impl RuntimeGraph {
             slept: 0,
             lanes_slept: 0,
             bufs: self.bufs.clone(),
-            ops: second_ops,
+            ops: b,
             feedback: second_fb,
             out: self.out,
             tracks: self.tracks.clone(),
@@ -185,21 +259,36 @@ impl Stages {
     /// Copies what the first stage made this block into `dst` (`handed` samples).
     pub fn hand(first: &RuntimeGraph, carried: &[usize], dst: &mut [f32]) {
         let mut at = 0;
-        for &b in carried {
-            let src = &first.bufs[b];
+        Self::hand_with(first, carried, |src| {
             dst[at..at + src.len()].copy_from_slice(src);
             at += src.len();
+        });
+    }
+
+    /// Gives `send` each buffer the first stage hands over this block, in order.
+    pub fn hand_with(first: &RuntimeGraph, carried: &[usize], mut send: impl FnMut(&[f32])) {
+        for &b in carried {
+            send(&first.bufs[b]);
         }
     }
 
     /// Puts a block handed over by `hand` into the second stage's buffers.
     pub fn take(second: &mut RuntimeGraph, carried: &[usize], src: &[f32]) {
         let mut at = 0;
+        Self::take_with(second, carried, |dst| {
+            dst.copy_from_slice(&src[at..at + dst.len()]);
+            at += dst.len();
+        });
+    }
+
+    /// Lets `fill` write each buffer handed to the second stage, in the order of `hand_with`.
+    pub fn take_with(
+        second: &mut RuntimeGraph,
+        carried: &[usize],
+        mut fill: impl FnMut(&mut [f32]),
+    ) {
         for &b in carried {
-            let dst = &mut second.bufs[b];
-            let n = dst.len();
-            dst.copy_from_slice(&src[at..at + n]);
-            at += n;
+            fill(&mut second.bufs[b]);
         }
     }
 
@@ -209,57 +298,58 @@ impl Stages {
     }
 }
 
-/// The cut that best balances the two stages. `costs` per op (seconds per block), `tail`
-/// the work the second stage's thread does besides its ops (writing the file), and for
-/// each of `cuts` the cost of handing its buffers over (paid by both threads). Returns the
-/// cut and the time per block it expects (the slower stage), or `None` when no cut beats
-/// running the whole graph on one thread by at least `min_gain` (a fraction).
-pub fn best_cut(
-    cuts: &[usize],
+/// The split that best balances the two stages. `costs` per op (seconds per block), `tail`
+/// the work the second stage's thread does besides its ops (writing the file), `hand` for
+/// each of `splits` the cost of handing its buffers over (paid by both threads). Returns
+/// the index of the split and the time per block it expects (the slower stage), or `None`
+/// when none beats the whole graph on one thread by at least `min_gain` (a fraction).
+pub fn best_split(
+    splits: &[Vec<bool>],
     hand: &[f64],
     costs: &[f64],
     tail: f64,
     min_gain: f64,
 ) -> Option<(usize, f64)> {
     let total: f64 = costs.iter().sum::<f64>() + tail;
-    let mut prefix = vec![0.0; costs.len() + 1];
-    for (i, c) in costs.iter().enumerate() {
-        prefix[i + 1] = prefix[i] + c;
-    }
-    let (cut, slowest) = cuts
+    let (best, slowest) = splits
         .iter()
         .zip(hand)
-        .filter(|&(&c, _)| c < prefix.len())
-        .map(|(&c, &h)| (c, (prefix[c] + h).max(total - prefix[c] + h)))
+        .enumerate()
+        .map(|(k, (first, &h))| {
+            let a: f64 = costs
+                .iter()
+                .zip(first)
+                .filter(|(_, f)| **f)
+                .map(|(c, _)| c)
+                .sum();
+            (k, (a + h).max(total - a + h))
+        })
         .min_by(|a, b| a.1.total_cmp(&b.1))?;
-    (slowest < total * (1.0 - min_gain)).then_some((cut, slowest))
+    (slowest < total * (1.0 - min_gain)).then_some((best, slowest))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn prefix(c: usize, n: usize) -> Vec<bool> {
+        (0..n).map(|i| i < c).collect()
+    }
+
     #[test]
-    fn best_cut_balances_and_refuses_small_gains() {
+    fn best_split_balances_and_refuses_small_gains() {
         let costs = [1.0, 1.0, 1.0, 1.0];
+        let splits: Vec<Vec<bool>> = (1..4).map(|c| prefix(c, 4)).collect();
         let free = [0.0; 3];
-        assert_eq!(
-            best_cut(&[1, 2, 3], &free, &costs, 0.0, 0.1),
-            Some((2, 2.0))
-        );
+        assert_eq!(best_split(&splits, &free, &costs, 0.0, 0.1), Some((1, 2.0)));
         // The writer's share moves the cut later.
-        assert_eq!(
-            best_cut(&[1, 2, 3], &free, &costs, 2.0, 0.1),
-            Some((3, 3.0))
-        );
+        assert_eq!(best_split(&splits, &free, &costs, 2.0, 0.1), Some((2, 3.0)));
         // A costly hand-over moves it to where less is handed.
         let hand = [1.5, 1.5, 0.0];
-        assert_eq!(
-            best_cut(&[1, 2, 3], &hand, &costs, 0.0, 0.1),
-            Some((3, 3.0))
-        );
+        assert_eq!(best_split(&splits, &hand, &costs, 0.0, 0.1), Some((2, 3.0)));
         // One op does nearly everything: nothing to gain.
-        assert_eq!(best_cut(&[1, 2], &free, &[10.0, 0.1, 0.1], 0.0, 0.1), None);
-        assert_eq!(best_cut(&[], &free, &costs, 0.0, 0.1), None);
+        let one = [prefix(1, 3), prefix(2, 3)];
+        assert_eq!(best_split(&one, &free, &[10.0, 0.1, 0.1], 0.0, 0.1), None);
+        assert_eq!(best_split(&[], &free, &costs, 0.0, 0.1), None);
     }
 }
