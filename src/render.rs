@@ -26,6 +26,10 @@ const MIN_TWO_STAGE_SECS: f64 = 2.0;
 const MIN_GAIN: f64 = 0.15;
 /// Chunks the first stage may run ahead of the second.
 const AHEAD: usize = 3;
+/// Blocks a sleeping side waits for before it is woken (see `Side`).
+const WAKE_BLOCKS: usize = 16;
+/// Spins before a waiting side sleeps.
+const SPINS: u32 = 2000;
 
 /// How a render computes, not what: the compiler's passes and the threads it may use.
 #[derive(Clone, Copy, Debug)]
@@ -213,7 +217,7 @@ pub fn render(
 /// Times `PROBE_BLOCKS` blocks of `probe` op by op, and the file writing, and returns the
 /// split that balances two threads best, if it is worth a thread.
 fn choose_split(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<Vec<bool>> {
-    if probe.splits(None).is_empty() {
+    if probe.splits(None).is_empty() || !core_free() {
         return None;
     }
     let mut ctx = Ctx::new(opts.sample_rate as f32, probe.tempo_bpm);
@@ -268,12 +272,25 @@ fn choose_split(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<Vec<boo
     splits.into_iter().nth(best)
 }
 
+/// Whether a core is free for a second thread: the machine's cores against the tasks
+/// running now besides this one (Linux's `/proc/loadavg`; elsewhere, assumed free). On a busy
+/// machine the two stages wait for each other's turn on a core: with two compilers running
+/// on two cores, two threads took up to 1.5 times as long as one.
+fn core_free() -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let running = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| {
+        let field = s.split_whitespace().nth(3)?;
+        field.split('/').next()?.parse::<usize>().ok()
+    });
+    match running {
+        // The count includes this process.
+        Some(r) => r.saturating_sub(1) + 2 <= cores,
+        None => cores >= 2,
+    }
+}
+
 /// Renders with the graph split in two: `first` runs on a helper thread up to `AHEAD` chunks
 /// ahead, handing this thread the buffers `carried` block by block through a ring.
-///
-/// Both threads wait by spinning, then yielding, never by sleeping: a block is a few
-/// microseconds of work, and waking a sleeping thread costs about as much, which is what a
-/// channel per chunk cost here (two threads ran slower than one).
 fn two_stages(
     mut first: RuntimeGraph,
     second: RuntimeGraph,
@@ -287,35 +304,50 @@ fn two_stages(
     let handed = Stages::handed(renderer.graph_mut(), carried);
     let blocks = total.div_ceil(BLOCK as u64) as usize;
     let (mut tx, mut rx) = HeapRb::<f32>::new((handed * AHEAD * CHUNK / BLOCK).max(1)).split();
-    // Set by whichever thread stops, so the other never waits for it in vain.
-    let first_done = AtomicBool::new(false);
-    let second_done = AtomicBool::new(false);
+    // A waiting side sleeps until this many blocks can move, so that it is woken once per
+    // run of blocks, not once per block.
+    let plenty = handed * WAKE_BLOCKS;
+    let helper = Side::default();
+    let main = Side::default();
+    let _ = main.thread.set(std::thread::current());
     let mut ctx = renderer.ctx().clone();
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            let _done = Flag(&first_done);
+            let _ = helper.thread.set(std::thread::current());
+            let _done = Done(&helper, &main);
             let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
             for _ in 0..blocks {
                 first.process_block(&ctx, &mut l, &mut r);
-                if !wait_for(|| tx.vacant_len() >= handed, &second_done) {
+                let ready = helper.wait(
+                    &main,
+                    || tx.vacant_len() >= handed,
+                    || tx.vacant_len() >= plenty,
+                );
+                if !ready {
                     return;
                 }
                 Stages::hand_with(&first, carried, |src| {
                     tx.push_slice(src);
                 });
+                main.wake_if(tx.occupied_len() >= plenty);
                 ctx.frame += BLOCK as u64;
             }
         });
-        let _done = Flag(&second_done);
+        let _done = Done(&main, &helper);
         write_all(total, &[], dest, opts, Some(stages), |chunk, _| {
             for frames in chunk.chunks_mut(2 * BLOCK) {
-                // `first_done` with the block not there: the helper thread failed.
-                if !wait_for(|| rx.occupied_len() >= handed, &first_done) {
+                let ready = main.wait(
+                    &helper,
+                    || rx.occupied_len() >= handed,
+                    || rx.occupied_len() >= plenty,
+                );
+                if !ready {
                     return Err(std::io::Error::other("the render's second thread stopped"));
                 }
                 Stages::take_with(renderer.graph_mut(), carried, |dst| {
                     rx.pop_slice(dst);
                 });
+                helper.wake_if(rx.vacant_len() >= plenty);
                 renderer.process(frames);
             }
             Ok(())
@@ -323,30 +355,62 @@ fn two_stages(
     })
 }
 
-/// Sets its flag when dropped: when its thread ends, returns early, or panics.
-struct Flag<'a>(&'a AtomicBool);
+/// One thread's end of the hand-over: whether it is asleep waiting, and how to wake it.
+///
+/// A side that must wait spins briefly (a block is a few microseconds, about what waking a
+/// sleeping thread costs), then sleeps until the other side has made room or blocks for a
+/// run of `WAKE_BLOCKS`. Spinning for longer burned the CPU the other stage needed when
+/// the machine was busy: with two compilers running, two threads took 1.7 times as long
+/// as one.
+#[derive(Default)]
+struct Side {
+    thread: std::sync::OnceLock<std::thread::Thread>,
+    asleep: AtomicBool,
+    done: AtomicBool,
+}
 
-impl Drop for Flag<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
+impl Side {
+    /// Waits until `ready()`, spinning then sleeping until `plenty()` or the other side is
+    /// done; false when the other side is done and it is still not ready.
+    fn wait(&self, other: &Side, ready: impl Fn() -> bool, plenty: impl Fn() -> bool) -> bool {
+        for _ in 0..SPINS {
+            if ready() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        loop {
+            self.asleep.store(true, Ordering::SeqCst);
+            // Checked after saying so: the other side either sees `asleep` and wakes this
+            // one, or had already made this true.
+            if plenty() || other.done.load(Ordering::SeqCst) {
+                self.asleep.store(false, Ordering::SeqCst);
+                return ready();
+            }
+            // The time limit only bounds a wake-up lost some other way.
+            std::thread::park_timeout(std::time::Duration::from_millis(2));
+        }
+    }
+
+    fn wake_if(&self, plenty: bool) {
+        if plenty
+            && self.asleep.load(Ordering::SeqCst)
+            && let Some(t) = self.thread.get()
+        {
+            t.unpark();
+        }
     }
 }
 
-/// Spins, then yields, until `ready()`; false if `gone` is set first.
-fn wait_for(mut ready: impl FnMut() -> bool, gone: &AtomicBool) -> bool {
-    let mut spins = 0u32;
-    loop {
-        if ready() {
-            return true;
-        }
-        if gone.load(Ordering::Acquire) {
-            return ready();
-        }
-        if spins < 4096 {
-            spins += 1;
-            std::hint::spin_loop();
-        } else {
-            std::thread::yield_now();
+/// Marks its side done when dropped (when its thread ends, returns early or panics) and
+/// wakes the other, so that neither waits for the other in vain.
+struct Done<'a>(&'a Side, &'a Side);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.0.done.store(true, Ordering::SeqCst);
+        if let Some(t) = self.1.thread.get() {
+            t.unpark();
         }
     }
 }

@@ -6,7 +6,9 @@
 # real-time factor = 60 s / median.
 # Columns: waves and scsynth real-time factors, ratio = scsynth time / waves time (above 1:
 # waves is faster), vs_tuned = this phrasing's time / the tuned form's time (above 1: slower).
-# Usage: [RUNS=5] scripts/bench/compare.sh [PEERS_DIR] (default ../shared/peers); needs
+# waves renders on two threads where the machine has two cores (see README, Performance);
+# WAVES_ARGS="--threads 1" measures it on one.
+# Usage: [RUNS=5] [WAVES_ARGS=...] scripts/bench/compare.sh [PEERS_DIR] (default ../shared/peers); needs
 # `apt-get install supercollider-server` for the scsynth column (without it: -).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,7 +50,8 @@ for w in w1 w2 w3; do
   for f in "$tuned" scripts/bench/"$w"_*.rhai; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .rhai)
-    if ! wv=$(median "$waves" render "$f" -o "$tmp/waves_$name.wav"); then
+    # shellcheck disable=SC2086 # WAVES_ARGS is a list of flags
+    if ! wv=$(median "$waves" render "$f" -o "$tmp/waves_$name.wav" ${WAVES_ARGS:-}); then
       printf '%-16s %10s %12s %7s %9s\n' "$name" failed - - -
       continue
     fi
