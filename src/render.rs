@@ -217,9 +217,10 @@ pub fn render(
 /// Times `PROBE_BLOCKS` blocks of `probe` op by op, and the file writing, and returns the
 /// split that balances two threads best, if it is worth a thread.
 fn choose_split(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<Vec<bool>> {
-    if probe.splits(None).is_empty() || !core_free() {
+    if probe.splits(None).is_empty() {
         return None;
     }
+    let mut free = core_free();
     let mut ctx = Ctx::new(opts.sample_rate as f32, probe.tempo_bpm);
     let mut out = vec![0.0f32; PROBE_ROUNDS * PROBE_BLOCKS * 2 * BLOCK];
     let (mut l, mut r) = ([0.0f32; BLOCK], [0.0f32; BLOCK]);
@@ -232,12 +233,18 @@ fn choose_split(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<Vec<boo
     // descheduled once does not make an op look slow.
     let mut rounds = vec![vec![0.0; probe.len()]; PROBE_ROUNDS];
     for (k, frames) in out.chunks_exact_mut(2 * BLOCK).enumerate() {
+        if k % PROBE_BLOCKS == 0 {
+            free |= core_free();
+        }
         probe.process_block_timed(&ctx, &mut l, &mut r, &mut rounds[k / PROBE_BLOCKS]);
         for (f, frame) in frames.chunks_exact_mut(2).enumerate() {
             frame[0] = l[f];
             frame[1] = r[f];
         }
         ctx.frame += BLOCK as u64;
+    }
+    if !free {
+        return None;
     }
     let costs: Vec<f64> = (0..probe.len())
         .map(|i| {
@@ -273,9 +280,11 @@ fn choose_split(mut probe: RuntimeGraph, opts: &RenderOptions) -> Option<Vec<boo
 }
 
 /// Whether a core is free for a second thread: the machine's cores against the tasks
-/// running now besides this one (Linux's `/proc/loadavg`; elsewhere, assumed free). On a busy
-/// machine the two stages wait for each other's turn on a core: with two compilers running
-/// on two cores, two threads took up to 1.5 times as long as one.
+/// running besides this one, per Linux's `/proc/loadavg` (elsewhere: free when there are
+/// two cores). On a busy machine the two stages wait for each other's turn on a core: with
+/// two compilers running on two cores, two threads took up to 1.5 times as long as one.
+/// Each call is one look; a short task (a kernel thread) is often running on an idle
+/// machine, so callers look several times and need one look with a core free.
 fn core_free() -> bool {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let running = std::fs::read_to_string("/proc/loadavg").ok().and_then(|s| {
