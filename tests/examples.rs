@@ -1,5 +1,5 @@
-//! Every example script compiles and renders to real, finite sound, and every shared patch
-//! is used by at least one example.
+//! Every example script and benchmark workload compiles and renders to real, finite sound
+//! (at most its first 4 s), and every shared patch is used by at least one of them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,9 +26,14 @@ fn rhai_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The examples in scripts/ and the benchmark workloads in scripts/bench/ (the benchmark
+/// scripts render them for 60 s and would only report a broken one as failed).
 fn examples() -> Vec<PathBuf> {
-    let v = rhai_files(&scripts_dir());
+    let mut v = rhai_files(&scripts_dir());
     assert!(v.len() >= 3, "too few examples: {v:?}");
+    let bench = rhai_files(&scripts_dir().join("bench"));
+    assert!(bench.len() >= 3, "too few benchmark workloads: {bench:?}");
+    v.extend(bench);
     v
 }
 

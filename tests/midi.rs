@@ -326,7 +326,7 @@ mod jack {
             k.at(0.5, &[0x80, 30 + n, 0]);
         }
         // SysEx, a truncated note-on, stray data bytes, an undefined status, then running
-        // status: note-on 69 and its note-off (velocity 0) in one message.
+        // status: note-ons 69 and 72 in one message, and their note-offs in another.
         k.at(0.8, &[0xF0, 0x7E, 0x01, 0x02, 0xF7]);
         k.at(0.8, &[0x90, 60]);
         k.at(0.8, &[0x12, 0x34]);
@@ -341,14 +341,33 @@ mod jack {
         let found = onsets(&l, 0.01);
         assert_eq!(found.len(), 3, "sound starts at {found:?}");
         let t = |f: usize| f as f64 / SR;
-        // Eight voices sound during the burst (the newest eight), silence after it.
+        // Which notes sound, each at the instrument's level 0.05 (within 20 %, as the
+        // window can hold a few milliseconds of a fade), or not at all.
+        let heard = |from: usize, notes: std::ops::Range<u8>| -> Vec<u8> {
+            let x = &l[from + at(0.05)..from + at(0.45)];
+            notes
+                .filter(|&n| {
+                    let a = common::amplitude(x, common::note_hz(n), SR);
+                    assert!(
+                        a < 0.002 || (a - 0.05).abs() < 0.01,
+                        "note {n} at amplitude {a:.4} (sound starts at {found:?})"
+                    );
+                    a > 0.025
+                })
+                .collect()
+        };
+        // Eight voices: during the burst the newest eight notes sound, the 56 before them
+        // were stolen.
+        assert_eq!(heard(found[0], 30..94), (86..94).collect::<Vec<u8>>());
         let burst = peak(&l, t(found[0]) + 0.05, t(found[0]) + 0.45);
-        assert!(
-            burst > 0.1 && burst <= 8.0 * 0.05 + 1e-3,
-            "burst peak {burst}"
-        );
-        // The truncated note-on played nothing; the running-status pair played two notes,
-        // and the note after all of it plays at its pitch.
+        assert!(burst <= 8.0 * 0.05 + 1e-3, "burst peak {burst}");
+        // The truncated note-on played nothing (no sound starts between the burst and the
+        // pair); the running-status pair played both its notes, and its running-status
+        // note-offs ended both.
+        assert_eq!(heard(found[1], 30..94), [69, 72]);
+        let gap = peak(&l, t(found[1]) + 0.55, t(found[2]) - 0.02);
+        assert!(gap < 1e-3, "sound after the pair's note-offs: {gap}");
+        // The note after all of it plays at its pitch.
         let e5 = common::zero_cross_hz(&l[found[2] + at(0.05)..found[2] + at(0.35)], SR);
         assert!((e5 - 659.255).abs() < 6.6, "{e5}");
     }

@@ -344,6 +344,15 @@ fn a_sleeping_midi_instrument_wakes_on_the_frame_of_its_note() {
     let mut out = vec![0.0f32; 2 * 48_000];
     r.process(&mut out);
     assert!(out.iter().all(|v| *v == 0.0), "silent before any note");
+    // With no note it does no work: every block is skipped but the first, which is run to
+    // find that the instrument is silent, and a skipped block skips all eight voices.
+    let blocks = 48_000 / 64;
+    assert_eq!(r.graph().slept_blocks(), blocks - 1, "blocks skipped");
+    assert_eq!(
+        r.graph().lanes_slept(),
+        8 * (blocks - 1),
+        "voice-blocks skipped"
+    );
     // Long after the instrument fell asleep, a note lands mid-block.
     r.push_midi(
         48_000 + 100,
@@ -360,6 +369,24 @@ fn a_sleeping_midi_instrument_wakes_on_the_frame_of_its_note() {
         first,
         Some(101),
         "the note starts on its frame (its first sample is 0)"
+    );
+    // It wakes for the note's 50 ms (38 blocks) and the block that finds it silent again,
+    // and only the one voice that plays it runs: of the eight voices, seven are skipped in
+    // every block it is awake.
+    let awake = blocks + 75 - r.graph().slept_blocks() - 1;
+    assert!(
+        (38..=40).contains(&awake),
+        "awake for {awake} of the 75 blocks after the note"
+    );
+    let ran = 8 * (blocks + 75) - r.graph().lanes_slept();
+    assert_eq!(ran, 8 + awake, "voice-blocks run");
+    // And it sleeps again.
+    let before = r.graph().slept_blocks();
+    r.process(&mut out);
+    assert_eq!(
+        r.graph().slept_blocks() - before,
+        75,
+        "blocks skipped after the note"
     );
 }
 

@@ -6,10 +6,12 @@
 # real-time factor = 60 s / median.
 # Columns: waves and scsynth real-time factors, ratio = scsynth time / waves time (above 1:
 # waves is faster), vs_tuned = this phrasing's time / the tuned form's time (above 1: slower).
-# waves renders on two threads where the machine has two cores (see README, Performance);
-# WAVES_ARGS="--threads 1" measures it on one.
+# waves renders on two threads where the machine has a second core free (see README,
+# Performance); WAVES_ARGS="--threads 1" measures it on one.
 # Usage: [RUNS=5] [WAVES_ARGS=...] scripts/bench/compare.sh [PEERS_DIR] (default ../shared/peers); needs
-# `apt-get install supercollider-server` for the scsynth column (without it: -).
+# `apt-get install supercollider-server` for the scsynth column (without it: -). A render
+# that fails or writes less than 60 s is shown as `failed`, never timed, and the script
+# then exits with status 1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 peers=${1:-../shared/peers}
@@ -20,14 +22,31 @@ waves=${CARGO_TARGET_DIR:-target}/release/waves
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# median command... → median wall seconds of $runs runs; fails when a run fails.
+# Bytes of a whole workload's WAV: 60 s of 48 kHz stereo 32-bit float, without the header.
+full_wav=$((60 * 48000 * 2 * 4))
+
+# median WAV command... → median wall seconds of $runs runs of a command that renders WAV.
+# Fails, printing nothing and telling why on stderr, when a run exits with an error or
+# leaves WAV missing or short: a render that stopped early is not a fast one.
 median() {
-  local t=()
+  local wav=$1 t=()
+  shift
   for _ in $(seq "$runs"); do
-    local s e
+    local s e rc=0
+    rm -f "$wav"
     s=$(date +%s.%N)
-    "$@" >/dev/null 2>&1 || return 1
+    "$@" >"$tmp/log" 2>&1 || rc=$?
     e=$(date +%s.%N)
+    if [ "$rc" -ne 0 ]; then
+      echo "failed: $* (exit $rc):" >&2
+      tail -n 5 "$tmp/log" >&2
+      return 1
+    fi
+    if [ ! -f "$wav" ] || [ "$(stat -c %s "$wav")" -lt "$full_wav" ]; then
+      echo "failed: $* wrote $(stat -c %s "$wav" 2>/dev/null || echo no) bytes to $wav," \
+        "not a whole workload (at least $full_wav)" >&2
+      return 1
+    fi
     t+=("$(echo "$e - $s" | bc -l)")
   done
   printf '%s\n' "${t[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p"
@@ -37,6 +56,7 @@ x() { printf "%.${2:-2}f" "$(echo "$1" | bc -l)"; } # expression [decimals] → 
 
 have_sc=0
 command -v scsynth >/dev/null && have_sc=1
+failed=0
 
 printf '%-16s %10s %12s %7s %9s\n' script waves_rtf scsynth_rtf ratio vs_tuned
 for w in w1 w2 w3; do
@@ -44,25 +64,30 @@ for w in w1 w2 w3; do
   [ -f "$tuned" ] || continue
   sc="-"
   if [ "$have_sc" = 1 ] && [ -f "$peers/$w.osc" ]; then
-    sc=$(median scsynth -D 0 -R 0 -i 2 -o 2 -N "$peers/$w.osc" _ "$tmp/sc_$w.wav" 48000 WAV float) || sc="-"
+    sc=$(median "$tmp/sc_$w.wav" scsynth -D 0 -R 0 -i 2 -o 2 -N "$peers/$w.osc" _ "$tmp/sc_$w.wav" 48000 WAV float) ||
+      { sc=failed; failed=1; }
   fi
   base=""
   for f in "$tuned" scripts/bench/"$w"_*.rhai; do
     [ -f "$f" ] || continue
     name=$(basename "$f" .rhai)
     # shellcheck disable=SC2086 # WAVES_ARGS is a list of flags
-    if ! wv=$(median "$waves" render "$f" -o "$tmp/waves_$name.wav" ${WAVES_ARGS:-}); then
-      printf '%-16s %10s %12s %7s %9s\n' "$name" failed - - -
+    if ! wv=$(median "$tmp/waves_$name.wav" "$waves" render "$f" -o "$tmp/waves_$name.wav" ${WAVES_ARGS:-}); then
+      printf '%-16s %10s %12s %7s %9s\n' "$name" failed "$sc" - -
+      failed=1
       continue
     fi
     [ "$f" = "$tuned" ] && base=$wv
     wr="$(x "60 / $wv" 1)x"
     rel="-"
     [ -n "$base" ] && rel=$(x "$wv / $base")
-    if [ "$sc" != "-" ]; then
-      printf '%-16s %10s %12s %7s %9s\n' "$name" "$wr" "$(x "60 / $sc" 1)x" "$(x "$sc / $wv")x" "$rel"
-    else
-      printf '%-16s %10s %12s %7s %9s\n' "$name" "$wr" - - "$rel"
-    fi
+    case "$sc" in
+      -|failed) printf '%-16s %10s %12s %7s %9s\n' "$name" "$wr" "$sc" - "$rel" ;;
+      *) printf '%-16s %10s %12s %7s %9s\n' "$name" "$wr" "$(x "60 / $sc" 1)x" "$(x "$sc / $wv")x" "$rel" ;;
+    esac
   done
 done
+if [ "$failed" = 1 ]; then
+  echo "compare.sh: some renders failed (see above); their rows hold no times" >&2
+  exit 1
+fi

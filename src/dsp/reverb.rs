@@ -533,8 +533,12 @@ mod tests {
             let (l, r) = run(&mut rv, &x, &x, 1.0, rt, 0.0);
             let measured = schroeder_rt60(&l, &r);
             eprintln!("rt60 {rt} s: measured {measured:.4} s");
+            // The loop gains make every line lose 60 dB per `rt` exactly; a fit to one
+            // impulse response reads the echoes' scatter around that exponential too (about
+            // 1 % here). 2 % leaves room for it, is under the 5 % a listener can tell apart
+            // (ISO 3382-1), and catches a gain built from the wrong length or rate.
             assert!(
-                (measured / rt as f64 - 1.0).abs() < 0.2,
+                (measured / rt as f64 - 1.0).abs() < 0.02,
                 "stated {rt} s, measured {measured} s"
             );
         }
@@ -551,7 +555,10 @@ mod tests {
         let corr = cross / (energy(l) * energy(r)).sqrt();
         eprintln!("L/R tail correlation {corr:.4}");
         assert!(energy(l) > 1e-3, "no tail");
-        assert!(corr.abs() < 0.5, "correlation {corr}");
+        // Orthogonal output signs over uncorrelated lines correlate at 0; over a finite tail
+        // chance agreement leaves about 0.01-0.02. One sign wrong in either pattern gives
+        // about 0.2, the same pattern 1.
+        assert!(corr.abs() < 0.1, "correlation {corr}");
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub(crate) struct Lane {
     /// rather than before its end.
     held: bool,
     pending: Option<Pending>,
+    /// When its note (sounding or pending) was given the voice, counted in notes: among
+    /// notes of one frame, the one given a voice first is the oldest.
+    given: u64,
 }
 
 impl Default for Lane {
@@ -85,6 +88,7 @@ impl Default for Lane {
             rise_from: 0.0,
             held: false,
             pending: None,
+            given: 0,
         }
     }
 }
@@ -196,6 +200,8 @@ pub struct Voices {
     /// Lanes whose outputs were written since `take_touched` (bit per lane, the first 64;
     /// any lane beyond sets bit 63).
     touched: u64,
+    /// Notes given a voice so far (see `Lane::given`).
+    given: u64,
 }
 
 impl Voices {
@@ -206,6 +212,7 @@ impl Voices {
             window: None,
             silent: 0,
             touched: 0,
+            given: 0,
         }
     }
 
@@ -304,12 +311,15 @@ impl Voices {
 
     /// Gives a note a voice: the lowest free voice that is silent, else the free voice
     /// whose gate ended longest ago (its tail has had the longest to fade), else the oldest
-    /// note's voice (stolen). Keeping the sounding voices low lets the graph run only
-    /// those.
+    /// note's voice (stolen): the earliest to start, and of notes that start together the
+    /// first given its voice, so a chord or burst larger than the voices keeps its last
+    /// notes. Keeping the sounding voices low lets the graph run only those.
     pub fn assign(&mut self, p: Pending, sample_rate: f32, lanes: usize, fade_steals: bool) {
         let t = p.on;
+        let given = self.given;
+        self.given += 1;
         let mut free: Option<(usize, u64)> = None;
-        let mut oldest: Option<(usize, u64)> = None;
+        let mut oldest: Option<(usize, (u64, u64))> = None;
         for (l, lane) in self.lanes[..lanes].iter().enumerate() {
             let busy = lane.pending.is_some() || (lane.on != u64::MAX && lane.gate_end > t);
             if !busy && l < 64 && self.silent & (1 << l) != 0 {
@@ -326,7 +336,7 @@ impl Voices {
                     free = Some((l, ended));
                 }
             } else {
-                let began = lane.pending.map_or(lane.on, |q| q.on);
+                let began = (lane.pending.map_or(lane.on, |q| q.on), lane.given);
                 if oldest.is_none_or(|(_, b)| began < b) {
                     oldest = Some((l, began));
                 }
@@ -335,10 +345,12 @@ impl Voices {
         let window = self.window;
         if let Some((l, _)) = free {
             self.lanes[l].start(p, window);
+            self.lanes[l].given = given;
             return;
         }
         let Some((l, _)) = oldest else { return };
         let lane = &mut self.lanes[l];
+        lane.given = given;
         if !fade_steals {
             lane.start(p, window);
             return;
@@ -426,6 +438,7 @@ impl Carry for Voices {
     /// (envelopes, oscillators) stays with its note; with fewer voices than before, a
     /// sounding voice beyond the new count takes the lane of the least worth keeping.
     fn carry_from(&mut self, old: &Self) -> bool {
+        self.given = old.given;
         if copy_same(&mut self.lanes, &old.lanes) {
             return true;
         }

@@ -376,6 +376,12 @@ impl Renderer {
     pub fn position(&self) -> u64 {
         self.ctx.frame - (BLOCK - self.pos) as u64
     }
+
+    /// The graph playing now: its counters (blocks and voices slept) say what work was
+    /// skipped.
+    pub fn graph(&self) -> &RuntimeGraph {
+        &self.graph
+    }
 }
 
 /// Sends a finished swap back to be freed, or parks it if the queue is full; with every

@@ -131,7 +131,8 @@ pub struct RuntimeGraph {
     sleep: Vec<Sleep>,
     /// Blocks for which an instrument was skipped, summed over instruments.
     slept: u64,
-    /// Voice-blocks skipped inside instruments that were awake (lanes above `active`).
+    /// Voice-blocks skipped in instruments whose voices sleep one by one: lanes above
+    /// `active`, so every lane of a block the instrument sleeps through.
     lanes_slept: u64,
     bufs: Vec<Vec<f32>>,
     ops: Vec<Op>,
@@ -690,8 +691,9 @@ impl RuntimeGraph {
         self.slept
     }
 
-    /// Voice-blocks skipped inside awake instruments: lanes above the highest voice that
-    /// sounded, summed over blocks and instruments.
+    /// Voice-blocks skipped in instruments whose voices sleep one by one (the `voices`
+    /// pass): lanes above the highest voice that sounded, all of an instrument's lanes in a
+    /// block it sleeps through, summed over blocks and instruments.
     pub fn lanes_slept(&self) -> u64 {
         self.lanes_slept
     }

@@ -103,3 +103,24 @@ pub fn zero_cross_hz(x: &[f32], sample_rate: f64) -> f64 {
         _ => 0.0,
     }
 }
+
+/// Amplitude of the `hz` component of `x`: a Hann-windowed DFT bin, scaled so that a sine
+/// of amplitude 1 at `hz` reads 1. The window keeps components a few bins away (more than
+/// 4 / duration of `x` in Hz) from leaking into it.
+pub fn amplitude(x: &[f32], hz: f64, sample_rate: f64) -> f64 {
+    let n = x.len() as f64;
+    let (mut re, mut im, mut wsum) = (0.0f64, 0.0f64, 0.0f64);
+    for (i, v) in x.iter().enumerate() {
+        let w = 0.5 - 0.5 * (2.0 * std::f64::consts::PI * i as f64 / n).cos();
+        let ph = 2.0 * std::f64::consts::PI * hz * i as f64 / sample_rate;
+        re += w * *v as f64 * ph.cos();
+        im -= w * *v as f64 * ph.sin();
+        wsum += w;
+    }
+    2.0 * re.hypot(im) / wsum
+}
+
+/// The frequency of MIDI note `n` (A4 = 69 = 440 Hz).
+pub fn note_hz(n: u8) -> f64 {
+    440.0 * ((f64::from(n) - 69.0) / 12.0).exp2()
+}
