@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What each pass of the graph compiler buys: the natural phrasings of W1-W3 rendered with
-# the passes switched on one after another (`waves render --passes`). Whole processes,
+# the passes switched on one after another (`waves render --passes`), on one thread so that
+# a pass's gain is not mixed with how the graph splits across two. Whole processes,
 # median wall-clock milliseconds of RUNS runs (default 5).
 # Usage: [RUNS=5] scripts/bench/passes.sh
 set -euo pipefail
@@ -46,7 +47,7 @@ printf '%-12s' script; printf ' %18s' "${passes[@]}"; echo
 for w in w1_natural w2_natural w3_natural; do
   printf '%-12s' "$w"
   for p in "${passes[@]}"; do
-    ms=$(median_ms "$tmp/out.wav" "$waves" render "scripts/bench/$w.rhai" --passes "$p" -o "$tmp/out.wav")
+    ms=$(median_ms "$tmp/out.wav" "$waves" render "scripts/bench/$w.rhai" --passes "$p" --threads 1 -o "$tmp/out.wav")
     if [ "$ms" = failed ]; then
       failed=1
       printf ' %19s' failed
