@@ -142,6 +142,8 @@ pub struct Perc {
 }
 
 const PERC_CURVE: f32 = -4.0;
+/// `PERC_CURVE` for `fast_exp2`: e^(c·x) = 2^(c·log2(e)·x).
+const PERC_C: f32 = PERC_CURVE * std::f32::consts::LOG2_E;
 
 impl Perc {
     pub fn new(lanes: usize) -> Self {
@@ -155,72 +157,40 @@ impl Perc {
 
     pub fn process(&mut self, ctx: &Ctx, gate: In, a: In, r: In, out: &mut [f32], lanes: usize) {
         let sr = ctx.sample_rate;
-        let inv_denom = 1.0 / (1.0 - PERC_CURVE.exp());
-        // The decay is 1 - (1 - e^(c·x)) / (1 - e^c) for x from 0 to 1. e^(c·x) is taken
-        // exactly (as a branch-free 2^y) where a decay starts or a block begins, and
-        // stepped by one constant factor per frame in between: no libm call per sample,
-        // at most a block's worth of rounding (about 4e-6 of the level).
-        const C: f32 = PERC_CURVE * std::f32::consts::LOG2_E;
-        if let (Some(av), Some(rv)) = (a.konst, r.konst) {
-            self.run_fixed(gate, frames(av, sr), frames(rv, sr), inv_denom, out, lanes);
-            return;
-        }
-        for l in 0..lanes {
-            let mut decay: Option<(f32, f32)> = None; // (e^(c·x) now, factor per frame)
-            for f in 0..BLOCK {
-                let on = gate.at(f, l) > 0.0;
-                if on && !self.gate_on[l] {
-                    self.age[l] = 0;
-                    self.start[l] = self.level[l];
-                    decay = None;
-                }
-                self.gate_on[l] = on;
-                let age = self.age[l];
-                let v = if age == u32::MAX {
-                    0.0
-                } else {
-                    let att = frames(a.at(f, l), sr);
-                    let rel = frames(r.at(f, l), sr);
-                    let t = age as f32;
-                    self.age[l] = age.saturating_add(1);
-                    if t < att {
-                        let st = self.start[l];
-                        st + (1.0 - st) * (t / att)
-                    } else if t < att + rel {
-                        let (e, k) = match decay {
-                            Some((e, k)) if r.konst.is_some() && a.konst.is_some() => (e * k, k),
-                            _ => (
-                                super::math::fast_exp2(C * (t - att) / rel),
-                                super::math::fast_exp2(C / rel),
-                            ),
-                        };
-                        decay = Some((e, k));
-                        1.0 - (1.0 - e) * inv_denom
-                    } else {
-                        self.age[l] = u32::MAX;
-                        0.0
-                    }
-                };
-                self.level[l] = v;
-                out[f * lanes + l] = v;
+        match (a.konst, r.konst) {
+            // Constant times (the usual case): one factor steps the decay between exact
+            // points, and the compiler drops the per-frame reads.
+            (Some(av), Some(rv)) => {
+                let (att, rel) = (frames(av, sr), frames(rv, sr));
+                let k = super::math::fast_exp2(PERC_C / rel);
+                self.run(gate, |_, _| (att, rel), Some(k), out, lanes);
             }
+            _ => self.run(
+                gate,
+                |f, l| (frames(a.at(f, l), sr), frames(r.at(f, l), sr)),
+                None,
+                out,
+                lanes,
+            ),
         }
     }
 
-    /// Constant attack and release (the usual case): the same arithmetic as the general
-    /// path, with each lane's state held in locals for the block, and a lane that is idle
-    /// with no rising gate in the block written as a fill.
-    fn run_fixed(
+    /// The decay is 1 - (1 - e^(c·x)) / (1 - e^c) for x from 0 to 1. e^(c·x) is taken exactly
+    /// (as a branch-free 2^y) where a decay starts or a block begins, and, with constant
+    /// times, stepped by the factor `k` per frame in between: no libm call per sample, at
+    /// most a block's worth of rounding (about 4e-6 of the level). With modulated times it
+    /// is taken exactly every frame. Each lane's state is held in locals for the block; a
+    /// lane idle with no rising gate in the block is a fill.
+    #[inline(always)]
+    fn run(
         &mut self,
         gate: In,
-        att: f32,
-        rel: f32,
-        inv_denom: f32,
+        times: impl Fn(usize, usize) -> (f32, f32),
+        k: Option<f32>,
         out: &mut [f32],
         lanes: usize,
     ) {
-        const C: f32 = PERC_CURVE * std::f32::consts::LOG2_E;
-        let k = super::math::fast_exp2(C / rel);
+        let inv_denom = 1.0 / (1.0 - PERC_CURVE.exp());
         for l in 0..lanes {
             let mut on_before = self.gate_on[l];
             let mut age = self.age[l];
@@ -255,14 +225,15 @@ impl Perc {
                 let v = if age == u32::MAX {
                     0.0
                 } else {
+                    let (att, rel) = times(f, l);
                     let t = age as f32;
                     age = age.saturating_add(1);
                     if t < att {
                         start + (1.0 - start) * (t / att)
                     } else if t < att + rel {
-                        let e = match decay {
-                            Some(e) => e * k,
-                            None => super::math::fast_exp2(C * (t - att) / rel),
+                        let e = match (decay, k) {
+                            (Some(e), Some(k)) => e * k,
+                            _ => super::math::fast_exp2(PERC_C * (t - att) / rel),
                         };
                         decay = Some(e);
                         1.0 - (1.0 - e) * inv_denom

@@ -122,9 +122,9 @@ impl RuntimeGraph {
             .filter(|&c| (c..n).all(|i| unit[i] >= c))
             .map(|c| (0..n).map(|i| i < c).collect())
             .collect();
-        // Growing the first stage costs (units × ops) per step: only for graphs of a size
-        // scripts have, not for generated giants.
-        if let Some((costs, tail)) = costs.filter(|c| c.0.len() == n && n <= 512) {
+        // Growing the first stage costs (units × ops) per step, and a step per unit added:
+        // only for graphs of a size scripts have, not for generated giants.
+        if let Some((costs, tail)) = costs.filter(|c| c.0.len() == n && n <= 256) {
             let grown = self.grow(&unit, costs, tail);
             if grown.iter().any(|&f| f) && grown.iter().any(|&f| !f) && !out.contains(&grown) {
                 out.push(grown);
@@ -139,6 +139,10 @@ impl RuntimeGraph {
         let n = self.ops.len();
         let preds = self.preds();
         let half = (costs.iter().sum::<f64>() + tail) / 2.0;
+        let mut members = vec![Vec::new(); n];
+        for (i, &u) in unit.iter().enumerate() {
+            members[u].push(i);
+        }
         let mut first = vec![false; n];
         let mut have = 0.0;
         loop {
@@ -146,14 +150,14 @@ impl RuntimeGraph {
             for u in (0..n).filter(|&i| unit[i] == i && !first[i]) {
                 // The unit and everything it needs, closed over units.
                 let mut take = first.clone();
-                let mut stack: Vec<usize> = (0..n).filter(|&i| unit[i] == u).collect();
+                let mut stack = members[u].clone();
                 while let Some(i) = stack.pop() {
                     if take[i] {
                         continue;
                     }
                     take[i] = true;
                     stack.extend(preds[i].iter().copied().filter(|&p| !take[p]));
-                    stack.extend((0..n).filter(|&j| unit[j] == unit[i] && !take[j]));
+                    stack.extend(members[unit[i]].iter().copied().filter(|&j| !take[j]));
                 }
                 let cost: f64 = (0..n).filter(|&i| take[i]).map(|i| costs[i]).sum();
                 if cost > have && cost <= half && best.as_ref().is_none_or(|b| cost > b.0) {
