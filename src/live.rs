@@ -40,7 +40,7 @@ pub struct Live {
     /// Swaps sent and not yet applied: id, when the edit was seen, label.
     in_flight: Vec<(u64, Instant, String)>,
     pub applied: Vec<Applied>,
-    /// Save-to-swap latencies in milliseconds (for the figures in README.md).
+    /// Save-to-swap latencies in milliseconds (for the figures in docs/PERFORMANCE.md).
     pub latencies_ms: Vec<f64>,
     /// Short status for the status line.
     pub last: Option<String>,

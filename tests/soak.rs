@@ -4,7 +4,8 @@
 //! stay flat once warm (apart from the take itself, which grows by design), the recorder
 //! must drop nothing, and the take must be exactly one hour.
 //!
-//! `cargo test --release --test soak -- --nocapture` prints the figures in README.md.
+//! `cargo test --release --test soak -- --nocapture` prints the figures in docs/RECORDING.md
+//! ("Long sessions").
 
 mod common;
 use common::TempDir;

@@ -6,8 +6,8 @@
 # real-time factor = 60 s / median.
 # Columns: waves and scsynth real-time factors, ratio = scsynth time / waves time (above 1:
 # waves is faster), vs_tuned = this phrasing's time / the tuned form's time (above 1: slower).
-# waves renders on two threads where the machine has a second core free (see README,
-# Performance); WAVES_ARGS="--threads 1" measures it on one.
+# waves renders on two threads where the machine has a second core free (see docs/PERFORMANCE.md,
+# "Rendering on two threads"); WAVES_ARGS="--threads 1" measures it on one.
 # Usage: [RUNS=5] [WAVES_ARGS=...] scripts/bench/compare.sh [PEERS_DIR] (default ../shared/peers); needs
 # `apt-get install supercollider-server` for the scsynth column (without it: -). A render
 # that fails or writes less than 60 s is shown as `failed`, never timed, and the script
