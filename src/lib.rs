@@ -29,6 +29,7 @@ macro_rules! tell_raw {
     }};
 }
 
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod dsp;

@@ -18,6 +18,7 @@ pub mod osc;
 pub mod reverb;
 pub mod sampler;
 pub mod seq;
+pub mod sinc;
 pub mod voices;
 
 use crate::midi::Msg;
