@@ -3,22 +3,23 @@
 //! when an oscillator is created); the audio thread only reads them.
 //!
 //! An ideal band-limited jump is the kernel's running integral; the residual is that minus
-//! the naive jump, nonzero only within `HALF` samples of the jump. Adding it, scaled, around
-//! every discontinuity of a naive waveform gives the waveform the kernel's spectrum: flat to
-//! about 20 kHz and more than 90 dB down from about 28 kHz at 48 kHz, so what folds back
-//! below 20 kHz is inaudible. The kernel is linear phase; the oscillators place each
-//! residual around its jump (predicting the next jumps from the current frequency), so the
-//! output has no delay.
+//! the naive jump. Adding it, scaled, at every discontinuity of a naive waveform gives the
+//! waveform the kernel's spectrum: flat to about 20 kHz and more than 90 dB down from about
+//! 28 kHz at 48 kHz, so what folds back below 20 kHz is inaudible.
+//!
+//! The kernel is made minimum-phase: the same magnitude, all of it after the discontinuity.
+//! A residual then starts where its jump is found, so an oscillator needs neither lookahead
+//! nor added latency, and exactness does not depend on the pitch staying put.
 
+use rustfft::{FftPlanner, num_complex::Complex};
 use std::sync::LazyLock;
 
-/// Samples each side of a discontinuity that its residual reaches.
+/// Half the linear-phase kernel's width in samples.
 pub const HALF: usize = 16;
-/// Taps per table row: the samples from `-HALF` to `HALF - 1` relative to the first sample
-/// at or after the discontinuity.
+/// Samples after a discontinuity that its residual reaches.
 pub const TAPS: usize = 2 * HALF;
 /// Sub-sample positions tabulated; a position between two is interpolated linearly.
-pub const PHASES: usize = 256;
+pub const PHASES: usize = 128;
 
 /// Kaiser window shape. 9.5 puts the sidelobes near −95 dB; the transition it leaves
 /// (about 0.155 of the sample rate for 32 taps) is centred on Nyquist.
@@ -61,13 +62,18 @@ pub fn windowed_sinc(x: f64, cutoff: f64, half: f64, beta: f64) -> f64 {
     2.0 * cutoff * sinc * kaiser(x, half, beta)
 }
 
-/// The residual tables, row-major: row `p` (0..=PHASES) holds the residual at distances
-/// `m + p/PHASES` samples from the discontinuity, `m` from `-HALF` to `HALF - 1`.
+/// The residual tables, row-major: row `p` (0..=PHASES) holds the residual at `m + p/PHASES`
+/// samples after the discontinuity, `m` from 0 to `TAPS - 1`.
 pub struct Residuals {
-    /// Of a unit upward jump.
+    /// Of a unit upward jump: the band-limited step minus the naive one.
     pub step: Vec<f32>,
-    /// Of a unit increase in slope (per sample).
+    /// Of a unit rise in slope (per sample), against a naive corner whose later slope is
+    /// read `delay` samples early (see `delay`), so that it, too, ends at 0.
     pub corner: Vec<f32>,
+    /// The kernel's delay at low frequencies, in samples (its centre of mass). Every
+    /// band-limited waveform lags its naive form by this much; a waveform with slope `s`
+    /// per sample is matched by subtracting `delay · s` from the naive value.
+    pub delay: f32,
 }
 
 /// The shared residual tables, built on first use.
@@ -76,81 +82,102 @@ pub fn tables() -> &'static Residuals {
     &T
 }
 
-/// Integrates the kernel on a fine grid, then samples the step and corner residuals.
-fn build() -> Residuals {
-    // Fine grid: `FINE` points per sample over [-HALF, HALF].
-    const FINE: usize = 4 * PHASES;
-    let h = HALF as f64;
-    let n = 2 * HALF * FINE;
-    let dx = 1.0 / FINE as f64;
-    let k: Vec<f64> = (0..=n)
-        .map(|i| windowed_sinc(-h + i as f64 * dx, CUTOFF, h, BETA))
+/// The minimum-phase form of `h` (same magnitude response), by folding its real cepstrum;
+/// `size` is the FFT length, many times `h.len()` so the cepstrum does not wrap.
+fn minimum_phase(h: &[f64], size: usize) -> Vec<f64> {
+    let mut planner = FftPlanner::<f64>::new();
+    let fwd = planner.plan_fft_forward(size);
+    let inv = planner.plan_fft_inverse(size);
+    let mut x: Vec<Complex<f64>> = (0..size)
+        .map(|i| Complex::new(h.get(i).copied().unwrap_or(0.0), 0.0))
         .collect();
-    // Running integrals by the trapezoid rule: s = ∫k (the band-limited step), r = ∫s.
+    fwd.process(&mut x);
+    // The stopband's zeros would be −∞; 1e-12 is 240 dB down, far below anything heard.
+    for v in &mut x {
+        *v = Complex::new(v.norm().max(1e-12).ln(), 0.0);
+    }
+    inv.process(&mut x);
+    let half = size / 2;
+    for (k, v) in x.iter_mut().enumerate() {
+        let c = v.re / size as f64;
+        let w = match k {
+            0 => 1.0,
+            k if k < half => 2.0,
+            k if k == half => 1.0,
+            _ => 0.0,
+        };
+        *v = Complex::new(c * w, 0.0);
+    }
+    fwd.process(&mut x);
+    for v in &mut x {
+        *v = v.exp();
+    }
+    inv.process(&mut x);
+    x[..h.len()].iter().map(|v| v.re / size as f64).collect()
+}
+
+/// Designs the kernel on a fine grid, makes it minimum-phase, integrates it, and samples
+/// the step and corner residuals.
+fn build() -> Residuals {
+    // PHASES grid points per sample.
+    let fine = PHASES;
+    let h = HALF as f64;
+    let n = TAPS * fine;
+    let dx = 1.0 / fine as f64;
+    let lin: Vec<f64> = (0..n)
+        .map(|i| windowed_sinc(-h + (i as f64 + 0.5) * dx, CUTOFF, h, BETA))
+        .collect();
+    let min = minimum_phase(&lin, 16 * n);
+    let total: f64 = min.iter().sum();
+    // s[i]: the band-limited step at i·dx; r[i]: its integral (the band-limited ramp).
     let mut s = vec![0.0; n + 1];
     let mut r = vec![0.0; n + 1];
-    for i in 1..=n {
-        s[i] = s[i - 1] + 0.5 * (k[i - 1] + k[i]) * dx;
+    for i in 0..n {
+        s[i + 1] = s[i] + min[i] / total;
+        r[i + 1] = r[i] + 0.5 * (s[i] + s[i + 1]) * dx;
     }
-    let total = s[n];
-    for v in &mut s {
-        *v /= total;
-    }
-    for i in 1..=n {
-        r[i] = r[i - 1] + 0.5 * (s[i - 1] + s[i]) * dx;
-    }
-    // The ramp's ideal is max(x, 0); its band-limited form must meet it at +HALF. The
-    // kernel is symmetric, so ∫s over the span is HALF in exact arithmetic; pin the small
-    // numerical error to the far end so the residual ends at exactly 0.
-    let r_end = r[n] - h;
-    let grid = |x: f64| ((x + h) * FINE as f64).round() as usize;
+    // The ramp's lag behind max(x, 0) once the step has settled: the kernel's delay.
+    let delay = n as f64 * dx - r[n];
     let mut step = Vec::with_capacity((PHASES + 1) * TAPS);
     let mut corner = Vec::with_capacity((PHASES + 1) * TAPS);
     for p in 0..=PHASES {
-        for j in 0..TAPS {
-            let m = j as isize - HALF as isize;
-            let x = m as f64 + p as f64 / PHASES as f64;
-            let i = grid(x).min(n);
-            // A tap before the jump (m < 0) keeps the value of the left side even at
-            // x = 0 (the last row), where the naive step has not risen yet.
-            let naive_step = if m >= 0 { 1.0 } else { 0.0 };
-            step.push((s[i] - naive_step) as f32);
-            let frac = (x + h) / (2.0 * h);
-            corner.push((r[i] - r_end * frac - x.max(0.0)) as f32);
+        for m in 0..TAPS {
+            let i = m * fine + p;
+            let x = i as f64 * dx;
+            step.push((s[i] - 1.0) as f32);
+            corner.push((r[i] - x + delay) as f32);
         }
     }
-    Residuals { step, corner }
+    // The last row's last tap lies on the grid's end, where both residuals are settled.
+    Residuals {
+        step,
+        corner,
+        delay: delay as f32,
+    }
 }
 
-/// Adds `amp` times the residual `table` of a discontinuity at `tau` (in samples from the
-/// block's first frame) to the samples of one lane in `corr` (frame-major, `lanes` wide).
+/// Adds `amp` times the residual `table` of a discontinuity at `tau` (in frames from the
+/// block's first, within `(-1, frames - TAPS]` of `corr`) to one lane's frames in `corr`,
+/// and returns the end of the frames it reached (0 when nothing was added).
 #[inline]
-pub fn add_residual(
-    table: &[f32],
-    tau: f32,
-    amp: f32,
-    corr: &mut [f32],
-    lanes: usize,
-    lane: usize,
-) {
-    if !tau.is_finite() || !amp.is_finite() {
-        return;
+pub fn add_residual(table: &[f32], tau: f32, amp: f32, corr: &mut [f32]) -> usize {
+    if !tau.is_finite() || !amp.is_finite() || tau <= -1.0 {
+        return 0;
     }
-    let frames = corr.len() / lanes;
     let first = tau.ceil();
+    let start = first as usize;
+    let Some(frames) = corr.get_mut(start..start + TAPS) else {
+        return 0;
+    };
     let pos = (first - tau) * PHASES as f32;
-    // `pos` is in [0, PHASES]; a `tau` far outside the block reaches no frame below.
     let row = (pos as usize).min(PHASES - 1);
     let a = pos - row as f32;
     let lo = &table[row * TAPS..(row + 1) * TAPS];
     let hi = &table[(row + 1) * TAPS..(row + 2) * TAPS];
-    let start = first as isize - HALF as isize;
-    let j0 = (-start).clamp(0, TAPS as isize) as usize;
-    let j1 = (frames as isize - start).clamp(0, TAPS as isize) as usize;
-    for j in j0..j1 {
-        let v = lo[j] + a * (hi[j] - lo[j]);
-        corr[(start + j as isize) as usize * lanes + lane] += amp * v;
+    for ((c, &l), &h) in frames.iter_mut().zip(lo).zip(hi) {
+        *c += amp * (l + a * (h - l));
     }
+    start + TAPS
 }
 
 #[cfg(test)]
@@ -165,45 +192,64 @@ mod tests {
     }
 
     #[test]
-    fn residuals_vanish_at_the_ends_and_jump_by_one() {
+    fn residuals_start_at_the_jump_and_settle() {
         let t = tables();
+        assert!(t.delay > 0.5 && t.delay < HALF as f32, "delay {}", t.delay);
+        // The band-limited step has not risen at the jump itself, and has settled by the end.
+        assert!((t.step[0] + 1.0).abs() < 1e-6, "{}", t.step[0]);
         for p in 0..=PHASES {
             let row = &t.step[p * TAPS..(p + 1) * TAPS];
-            assert!(row[0].abs() < 1e-4, "row {p} starts at {}", row[0]);
             assert!(
-                row[TAPS - 1].abs() < 1e-4,
-                "row {p} ends at {}",
+                row[TAPS - 1].abs() < 1e-3,
+                "step row {p} ends at {}",
                 row[TAPS - 1]
             );
             let c = &t.corner[p * TAPS..(p + 1) * TAPS];
             assert!(
-                c[0].abs() < 1e-4 && c[TAPS - 1].abs() < 1e-4,
-                "corner row {p}"
+                c[TAPS - 1].abs() < 1e-3,
+                "corner row {p} ends at {}",
+                c[TAPS - 1]
             );
         }
-        // At the jump itself the band-limited step is halfway: -0.5 after, +0.5 before.
-        assert!((t.step[HALF] + 0.5).abs() < 1e-3);
-        assert!((t.step[PHASES * TAPS + HALF - 1] - 0.5).abs() < 1e-3);
-        // The corner's residual is even and largest at the corner.
-        let at0 = t.corner[HALF];
-        assert!(at0 > 0.0 && t.corner.iter().all(|&v| v <= at0 + 1e-6));
+        // Each row continues the one before it: row PHASES at tap m is row 0 at tap m + 1.
+        for m in 0..TAPS - 1 {
+            let (a, b) = (t.step[PHASES * TAPS + m], t.step[m + 1]);
+            assert!((a - b).abs() < 1e-6, "tap {m}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn minimum_phase_keeps_the_magnitude() {
+        let h: Vec<f64> = (0..64)
+            .map(|i| windowed_sinc(i as f64 - 31.5, 0.25, 32.0, 8.0))
+            .collect();
+        let m = minimum_phase(&h, 4096);
+        let mag = |x: &[f64], f: f64| {
+            let (re, im) = x.iter().enumerate().fold((0.0, 0.0), |(re, im), (i, &v)| {
+                let a = std::f64::consts::TAU * f * i as f64;
+                (re + v * a.cos(), im - v * a.sin())
+            });
+            (re * re + im * im).sqrt()
+        };
+        for f in [0.0, 0.1, 0.2, 0.3, 0.45] {
+            let (a, b) = (mag(&h, f), mag(&m, f));
+            assert!((a - b).abs() < 1e-4 * a.max(1e-3), "at {f}: {a} vs {b}");
+        }
+        // Minimum phase: its energy comes first.
+        let early: f64 = m[..16].iter().map(|v| v * v).sum();
+        let all: f64 = m.iter().map(|v| v * v).sum();
+        assert!(early > 0.9 * all);
     }
 
     #[test]
     fn residual_lands_only_in_range() {
         let t = tables();
-        let mut corr = vec![0.0; 64 * 2];
-        add_residual(&t.step, 70.5, 1.0, &mut corr, 2, 1);
-        // Only frames 55..64 of lane 1 are reached by a jump at 70.5.
-        for (i, &v) in corr.iter().enumerate() {
-            let (f, l) = (i / 2, i % 2);
-            if l == 0 || f < 55 {
-                assert_eq!(v, 0.0, "frame {f} lane {l}");
-            }
+        let mut corr = vec![0.0; 64 + TAPS];
+        assert_eq!(add_residual(&t.step, 10.5, 1.0, &mut corr), 11 + TAPS);
+        assert!(corr[..11].iter().all(|&v| v == 0.0));
+        assert!(corr[11..11 + TAPS].iter().all(|&v| v != 0.0));
+        for bad in [f32::NAN, 1e30, -1e30, -1.0, 64.5] {
+            assert_eq!(add_residual(&t.step, bad, 1.0, &mut corr), 0, "{bad}");
         }
-        assert!(corr.iter().any(|&v| v != 0.0));
-        add_residual(&t.step, f32::NAN, 1.0, &mut corr, 2, 0);
-        add_residual(&t.step, 1e30, 1.0, &mut corr, 2, 0);
-        add_residual(&t.step, -1e30, 1.0, &mut corr, 2, 0);
     }
 }
