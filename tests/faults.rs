@@ -13,6 +13,7 @@ use common::process::{Running, Work, read_wav};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use waves::record::journal::Header;
 
 const SR: f64 = 48_000.0;
 
@@ -67,14 +68,48 @@ fn the_audio_server_dying_mid_take_still_saves_it() {
         .env("PULSE_COOKIE", pulse_dir.join("cookie"));
     let mut run = Running::watch(c.spawn().expect("spawn waves"));
     run.wait_for("Playing ");
-    std::thread::sleep(Duration::from_millis(1500));
+    // Kill the server once 1.5 s of audio are in the take (its crash journal says so).
+    let journal = w.path("output/.realtime_recording.journal");
+    let mut recorded = 0.0;
+    while recorded < 1.5 {
+        assert!(
+            run.now() < 30.0,
+            "the journal holds {recorded:.2} s after 30 s\n{}",
+            run.stderr_so_far()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+        recorded = journal_secs(&journal);
+    }
     pulse("stop");
     let out = run.finish(Duration::from_secs(20));
     assert!(out.status.success(), "{}", out.describe());
     assert!(out.stderr.contains("audio device"), "{}", out.describe());
     let path = w.path(&saved(&out.stdout).to_string_lossy());
     let s = secs(&path);
-    assert!((1.0..3.0).contains(&s), "{s} s saved\n{}", out.describe());
+    // All that was recorded before the server died, and no more than the device could
+    // have played since waves started.
+    assert!(
+        s >= recorded && s <= out.wall * 1.15,
+        "{s} s saved; {recorded:.2} s were recorded when the server was stopped, {:.2} s \
+         after waves started\n{}",
+        out.wall,
+        out.describe()
+    );
+}
+
+/// Seconds of audio in the crash journal at `path` so far (0 while it is not there yet).
+fn journal_secs(path: &Path) -> f64 {
+    let Ok(bytes) = std::fs::read(path) else {
+        return 0.0;
+    };
+    match Header::decode(&bytes) {
+        Ok((h, at)) => {
+            let frames = (bytes.len() - at) / (4 * h.channels as usize);
+            frames as f64 / f64::from(h.sample_rate)
+        }
+        // The header is being written.
+        Err(_) => 0.0,
+    }
 }
 
 fn panics_still_save(fault: &str) {
@@ -92,8 +127,10 @@ fn panics_still_save(fault: &str) {
         "{}",
         out.describe()
     );
+    // The fault comes a second of wall time after playing starts; a busy machine may have
+    // played less by then. What matters is that the take is saved, with what was played.
     let path = w.path(&saved(&out.stdout).to_string_lossy());
-    assert!(secs(&path) >= 0.9, "{}", out.describe());
+    assert!(secs(&path) >= 0.5, "{}", out.describe());
 }
 
 #[test]

@@ -12,7 +12,7 @@
 //! and are replayed on every run.
 
 mod common;
-use common::TempDir;
+use common::{TempDir, thread_cpu};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
@@ -38,18 +38,6 @@ fn case_limit() -> Duration {
     } else {
         Duration::from_secs(1)
     }
-}
-
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid timespec to write into; the clock id is a constant.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
 }
 
 /// An input that has not finished after this long is reported as a hang.

@@ -17,8 +17,12 @@ use std::time::Duration;
 
 const SR: u32 = 48_000;
 /// Whole-process time allowed on top of the audio for compiling, opening the device and
-/// saving (generous: CI machines are shared and noisy).
-const STARTUP: f64 = 1.5;
+/// saving (generous: CI machines are shared and noisy; a few hundred ms when idle).
+const STARTUP: f64 = 4.0;
+/// Audio seconds per wall second while playing: at most 15 % fast (a device that does not
+/// pace cannot pass), and down to 25 % slow, for a busy machine where the server's clock
+/// runs on while the stream is held up (and a stream at half speed still fails).
+const PACE: std::ops::RangeInclusive<f64> = 0.75..=1.15;
 
 // ---------------------------------------------------------------------------------------
 // The audio server
@@ -115,7 +119,7 @@ fn assert_same_samples(rec: &[f32], reference: &[f32]) {
 /// Peaks at 1.5 after master gain 0.8, so the recording must keep values above full scale.
 const LOUD: &str = "sine(220) * 1.875\n";
 
-/// A 3 s piece is played at the device's pace: 48 000 ± 15 % frames per wall second.
+/// A 3 s piece is played at the device's pace: 48 000 frames per wall second (`PACE`).
 #[test]
 fn pacing_matches_the_wall_clock() {
     if !audio_or_skip() {
@@ -133,13 +137,14 @@ fn pacing_matches_the_wall_clock() {
     );
     let ratio = audio / wall;
     assert!(
-        (0.85..=1.15).contains(&ratio),
-        "{audio} s of audio in {wall} s of wall time: {:.0} frames per second, not 48000 ± 15 %\n{}",
+        PACE.contains(&ratio),
+        "{audio} s of audio in {wall} s of wall time: {:.0} frames per second, not 48000 \
+         within {PACE:?}\n{}",
         ratio * SR as f64,
         out.describe()
     );
     assert!(
-        out.wall >= 3.0 / 1.15 && out.wall <= 3.0 * 1.15 + STARTUP,
+        out.wall >= 3.0 / PACE.end() && out.wall <= 3.0 / PACE.start() + STARTUP,
         "the whole process took {:.2} s for a 3 s piece\n{}",
         out.wall,
         out.describe()
@@ -192,8 +197,9 @@ fn stopped_by(signal: &str) {
         out.describe()
     );
     assert!(
-        (rec_secs - wall).abs() <= 0.3,
-        "the recording is {rec_secs:.3} s long but playback lasted {wall} s of wall time\n{}",
+        PACE.contains(&(rec_secs / wall)),
+        "the recording is {rec_secs:.3} s long but playback lasted {wall} s of wall time \
+         (not within {PACE:?})\n{}",
         out.describe()
     );
     let peak = rec.iter().fold(0.0f32, |m, s| m.max(s.abs()));
@@ -249,7 +255,7 @@ fn the_end_of_the_duration_stops_and_saves() {
         out.describe()
     );
     assert!(
-        out.wall >= 2.5 / 1.15 && out.wall <= 2.5 * 1.15 + STARTUP,
+        out.wall >= 2.5 / PACE.end() && out.wall <= 2.5 / PACE.start() + STARTUP,
         "the whole process took {:.2} s for 2.5 s of audio\n{}",
         out.wall,
         out.describe()
@@ -257,6 +263,81 @@ fn the_end_of_the_duration_stops_and_saves() {
     assert_nothing_dropped(&out);
     let reference = w.offline_render("two.rhai", frames);
     assert_same_samples(&rec, &reference);
+}
+
+/// A sequenced piece in four tracks, with the shared drum, bass and pad patches, a WAV
+/// sample, noise with seeded chance, a compressor, a chorus, a delay and two reverbs.
+const SONG: &str = r#"tempo(150);
+duration(3);
+import "patches/drums" as drums;
+import "patches/basses" as basses;
+import "patches/pads" as pads;
+let kit = mix([
+    pattern("x ~ x [~ x]").play(drums::kick()),
+    pattern("~ x").play(drums::clap()) * 0.5,
+    pattern("x*8?0.5").play(drums::hat()) * 0.3,
+    pattern("x(3,8)").play(|v| sample("samples/rim.wav")).pan(0.3) * 0.4,
+]).comp(-12, 3);
+let bass = pattern("<[a1 a2 e2 g2] [f1 f2 c2 eb2]>").legato(0.6).play(basses::acid(1600)) * 0.5;
+let chords = pattern("<[a3,c4,e4] [f3,a3,c4]>").play(pads::warm()).chorus(0.2, 0.5).reverb(0.4, 2) * 0.5;
+let lead = pattern("[e5 ~ d5 c5]*2").play(pads::lead()).delay(beats(0.75), 0.4, 0.5).reverb(0.3, 2) * 0.5;
+mix([kit.track("drums"), bass.pan(-0.1).track("bass"), chords.track("chords"), lead.pan(0.2).track("lead")])
+"#;
+
+/// Copies `scripts/<sub>/*` into the working folder's `<sub>/`.
+fn copy_scripts(w: &Work, sub: &str) {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(sub);
+    std::fs::create_dir_all(w.path(sub)).unwrap();
+    for entry in std::fs::read_dir(&from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), w.path(sub).join(entry.file_name())).unwrap();
+    }
+}
+
+/// A whole piece (patches, a sample, four tracks, effects with long tails) played through
+/// the device and recorded, mix and stems, equals its offline render sample for sample.
+#[test]
+fn a_sequenced_song_with_samples_and_effects_records_as_it_renders() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = work("song", "let release_tail = 0.5;");
+    copy_scripts(&w, "patches");
+    copy_scripts(&w, "samples");
+    w.dir.write("song.rhai", SONG);
+    let out = w.run(&["song.rhai", "--record"], Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    assert_nothing_dropped(&out);
+    let (printed, _) = recording_saved(&out);
+    assert_eq!(printed, "output/realtime_recording.wav");
+    let (channels, rec) = read_wav(&w.path("output/realtime_recording.wav"));
+    assert_eq!(channels, 2);
+    let frames = rec.len() / 2;
+    assert_eq!(
+        frames,
+        (3.5 * SR as f64) as usize,
+        "3 s of piece and a 0.5 s tail\n{}",
+        out.describe()
+    );
+    let peak = rec.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+    assert!(peak > 0.1, "the take is nearly silent (peak {peak})");
+    let reference = w.offline_render("song.rhai", frames);
+    assert_same_samples(&rec, &reference);
+    for track in ["drums", "bass", "chords", "lead"] {
+        let (ch, live) = read_wav(&w.path(&format!("output/realtime_recording__{track}.wav")));
+        let (_, rendered) = read_wav(&w.path(&format!("reference__{track}.wav")));
+        assert_eq!(ch, 2);
+        assert_eq!(
+            live.len(),
+            rec.len(),
+            "the {track} stem is as long as the mix"
+        );
+        let stem_peak = live.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!(stem_peak > 0.01, "the {track} stem is silent");
+        assert_same_samples(&live, &rendered);
+    }
 }
 
 /// A second take never overwrites the first; `--output` names a take.

@@ -10,6 +10,19 @@ use waves::script::compile_source;
 
 pub const SR: f64 = 48_000.0;
 
+/// CPU time of the calling thread: what a bound on work should measure, so that a busy
+/// machine, which only delays the thread, does not fail it.
+pub fn thread_cpu() -> std::time::Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write into; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    std::time::Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 /// A temporary folder, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
