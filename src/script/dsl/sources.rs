@@ -35,7 +35,7 @@ pub const FORMS: &[FnDef] = &[
         "sources",
         "saw",
         ["freq"],
-        "band-limited rising sawtooth, ±1",
+        "band-limited rising sawtooth, ±1 (aliasing over 100 dB down; ringing at each jump peaks near ±1.45)",
         "saw(110)",
         Some(|b, p, a| src(b, p, NodeKind::Saw, &[(&a[0], "freq")]))
     ),
@@ -43,7 +43,7 @@ pub const FORMS: &[FnDef] = &[
         "sources",
         "square",
         ["freq"],
-        "band-limited square wave, ±1",
+        "band-limited square wave, ±1 (aliasing over 100 dB down; peaks near ±1.45)",
         "square(220)",
         Some(|b, p, a| src(
             b,
@@ -56,7 +56,7 @@ pub const FORMS: &[FnDef] = &[
         "sources",
         "pulse",
         ["freq", "width"],
-        "band-limited pulse, width 0..1 of the cycle high",
+        "band-limited pulse, width 0..1 of the cycle high (aliasing over 100 dB down, width modulation included)",
         "pulse(110, 0.25)",
         Some(|b, p, a| src(b, p, NodeKind::Pulse, &[(&a[0], "freq"), (&a[1], "width")]))
     ),
@@ -64,7 +64,7 @@ pub const FORMS: &[FnDef] = &[
         "sources",
         "tri",
         ["freq"],
-        "triangle wave, ±1",
+        "band-limited triangle wave, ±1 (aliasing over 100 dB down)",
         "tri(330)",
         Some(|b, p, a| src(b, p, NodeKind::Tri, &[(&a[0], "freq")]))
     ),
