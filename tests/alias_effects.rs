@@ -120,25 +120,28 @@ fn drive_keeps_its_sound() {
 
 #[test]
 fn drive_with_a_moving_amount_stays_bounded_and_clean() {
-    // The amount swept between 1 and 7 every frame: saturation never exceeds 1 and the
-    // sound stays a driven tone (compared with tanh of the same amount, up to 16 frames
+    // The amount swept between 1 and 7 every frame: saturation stays near full scale (a
+    // band-limited corner overshoots a little) and the sound stays a driven tone (compared with tanh of the same amount, up to 32 frames
     // later in quarter frames, since the anti-aliasing delays the output a little).
     let y = common::mono("(sine(110) * 0.9).drive(sine(3) * 3 + 4)", FRAMES);
-    assert!(y.iter().all(|v| v.is_finite() && v.abs() <= 1.0 + 1e-6));
+    let peak = y.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(peak <= 1.05, "peak {peak}");
     let ideal = |i: f64| {
         let t = i / SR;
         let amount = (TAU * 3.0 * t).sin() * 3.0 + 4.0;
         (amount * 0.9 * (TAU * 110.0 * t).sin()).tanh()
     };
-    let best = (0..=64)
+    let (best, delay) = (0..=128)
         .map(|quarters| {
             let delay = quarters as f64 / 4.0;
-            (1000..FRAMES)
+            let worst = (1000..FRAMES)
                 .map(|i| (y[i] as f64 - ideal(i as f64 - delay)).abs())
-                .fold(0.0, f64::max)
+                .fold(0.0, f64::max);
+            (worst, delay)
         })
-        .fold(f64::INFINITY, f64::min);
-    assert!(best < 0.02, "deviation from tanh {best}");
+        .fold((f64::INFINITY, 0.0), |a, b| if b.0 < a.0 { b } else { a });
+    println!("deviation from tanh {best:.4} at a delay of {delay} frames");
+    assert!(best < 2e-3, "deviation from tanh {best}");
 }
 
 /// Not a check: prints what sample playback and drive cost per output frame. Run by hand:
