@@ -1,6 +1,8 @@
-//! Stateless signal arithmetic, shaping and panning; run on the audio thread.
+//! Signal arithmetic, shaping and panning (stateless, except drive's anti-aliasing memory);
+//! run on the audio thread.
 
-use super::{BLOCK, Ctx, In, Ins};
+use super::{BLOCK, Ctx, In, Ins, sinc};
+use std::sync::LazyLock;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinOp {
@@ -190,12 +192,159 @@ pub fn range(x: In, lo: In, hi: In, out: &mut [f32], lanes: usize) {
     }
 }
 
-/// Soft saturation: `tanh(amount * x)`.
-pub fn drive(x: In, amount: In, out: &mut [f32], lanes: usize) {
-    for s in 0..BLOCK {
-        for l in 0..lanes {
-            out[s * lanes + l] = (x.at(s, l) * amount.at(s, l)).tanh();
+/// Taps of drive's half-sample interpolator (the odd phase of a 47-tap half-band filter at
+/// twice the rate): flat to about 19 kHz, about 70 dB down from 29 kHz at 48 kHz.
+const DRIVE_TAPS: usize = 24;
+/// Kaiser shape of those taps.
+const DRIVE_BETA: f64 = 7.0;
+/// Inputs (amount × x) are limited to this: tanh is 1 long before, and the antiderivative
+/// stays exact in f64.
+const DRIVE_LIMIT: f32 = 1.0e4;
+/// Below this step between two samples the antiderivative's difference quotient loses
+/// precision; tanh of the midpoint is then exact to about 1e-11.
+const ADAA_MIN_STEP: f64 = 1.0e-5;
+
+static HALF_SAMPLE: LazyLock<[f32; DRIVE_TAPS]> = LazyLock::new(|| {
+    let mut t = [0.0; DRIVE_TAPS];
+    t.copy_from_slice(&sinc::half_sample_taps(DRIVE_TAPS, DRIVE_BETA));
+    t
+});
+
+/// One lane of drive's state: short histories, each stored twice over so that the last
+/// `DRIVE_TAPS` values are one contiguous slice ending at `at + DRIVE_TAPS`.
+#[derive(Clone, Copy, Debug)]
+struct DriveLane {
+    /// Inputs (amount × x) at the base rate.
+    ins: [f32; 2 * DRIVE_TAPS],
+    /// Saturated samples at twice the rate: those on the base rate's frames, and those
+    /// halfway between.
+    even: [f32; 2 * DRIVE_TAPS],
+    odd: [f32; 2 * DRIVE_TAPS],
+    at: usize,
+    /// The previous sample at twice the rate, and ln cosh of it.
+    prev: f64,
+    prev_f: f64,
+}
+
+impl DriveLane {
+    const NEW: DriveLane = DriveLane {
+        ins: [0.0; 2 * DRIVE_TAPS],
+        even: [0.0; 2 * DRIVE_TAPS],
+        odd: [0.0; 2 * DRIVE_TAPS],
+        at: 0,
+        prev: 0.0,
+        prev_f: 0.0,
+    };
+
+    /// One output sample for input `u` (amount × x): `u` is interpolated to twice the
+    /// rate, each sample saturated by `tanh_adaa`, and the result low-passed back down.
+    /// Delay: 23¼ frames (12 to interpolate, 11 to decimate, ¼ from the antiderivative).
+    #[inline]
+    fn run(&mut self, u: f32, g: &[f32; DRIVE_TAPS]) -> f32 {
+        const T: usize = DRIVE_TAPS;
+        // NaN becomes silence and infinities full scale, so neither stays in the state.
+        let u = if u.is_nan() {
+            0.0
+        } else {
+            u.clamp(-DRIVE_LIMIT, DRIVE_LIMIT)
+        };
+        let at = (self.at + 1) % T;
+        self.at = at;
+        self.ins[at] = u;
+        self.ins[at + T] = u;
+        let win: &[f32; T] = self.ins[at + 1..at + 1 + T].try_into().unwrap();
+        // The frame T/2 back and the point halfway to the next: twice the rate.
+        let on = win[T / 2 - 1];
+        let mid = dot24(g, win);
+        let (se, so) = (self.tanh_adaa(on), self.tanh_adaa(mid));
+        self.even[at] = se;
+        self.even[at + T] = se;
+        self.odd[at] = so;
+        self.odd[at + T] = so;
+        // Half-band low-pass at the frames: half the sample there, plus half the odd
+        // samples interpolated to it (the midpoint of the window's two middle ones).
+        let odd: &[f32; T] = self.odd[at + 1..at + 1 + T].try_into().unwrap();
+        0.5 * (self.even[at + 1 + T / 2] + dot24(g, odd))
+    }
+
+    /// First-order antiderivative anti-aliasing of tanh: the mean of tanh over the straight
+    /// line from the previous sample to `z`, (F(z) − F(prev)) / (z − prev) with F = ln cosh.
+    /// Where the two are too close for that quotient, tanh of their midpoint (the same
+    /// mean to second order). In f64: the quotient divides a small difference of values
+    /// near |z|.
+    #[inline]
+    fn tanh_adaa(&mut self, z: f32) -> f32 {
+        let z = f64::from(z);
+        let f = ln_cosh(z);
+        let d = z - self.prev;
+        let y = if d.abs() > ADAA_MIN_STEP {
+            (f - self.prev_f) / d
+        } else {
+            (0.5 * (z + self.prev)).tanh()
+        };
+        self.prev = z;
+        self.prev_f = f;
+        y as f32
+    }
+}
+
+/// ln cosh(u), the antiderivative of tanh, without overflow: |u| + ln(1 + e^(−2|u|)) − ln 2.
+#[inline(always)]
+fn ln_cosh(u: f64) -> f64 {
+    let a = u.abs();
+    a + (-2.0 * a).exp().ln_1p() - std::f64::consts::LN_2
+}
+
+/// The 24-tap weighted sum, in eight running sums so that it vectorises.
+#[inline(always)]
+fn dot24(g: &[f32; DRIVE_TAPS], x: &[f32; DRIVE_TAPS]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for (g8, x8) in g.chunks_exact(8).zip(x.chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += g8[i] * x8[i];
         }
+    }
+    acc.iter().sum()
+}
+
+/// Soft saturation, `tanh(amount · x)`, without the aliasing a plain tanh makes: it runs at
+/// twice the rate (half-band interpolation and decimation) with first-order antiderivative
+/// anti-aliasing, per lane.
+pub struct Drive {
+    lanes: Vec<DriveLane>,
+    taps: &'static [f32; DRIVE_TAPS],
+}
+
+impl Drive {
+    pub fn new(lanes: usize) -> Self {
+        Drive {
+            lanes: vec![DriveLane::NEW; lanes],
+            taps: LazyLock::force(&HALF_SAMPLE),
+        }
+    }
+
+    pub fn process(&mut self, x: In, amount: In, out: &mut [f32], lanes: usize) {
+        let g = self.taps;
+        let active = lanes.min(self.lanes.len());
+        for (l, st) in self.lanes[..active].iter_mut().enumerate() {
+            for s in 0..BLOCK {
+                out[s * lanes + l] = st.run(x.at(s, l) * amount.at(s, l), g);
+            }
+        }
+        // Lanes beyond those built (never, from the graph) are silent rather than a panic.
+        for s in 0..BLOCK {
+            out[s * lanes + active..(s + 1) * lanes].fill(0.0);
+        }
+    }
+}
+
+impl super::Carry for Drive {
+    fn carry_from(&mut self, old: &Self) -> bool {
+        super::copy_lanes(&mut self.lanes, &old.lanes)
+    }
+
+    fn carry_lanes(&mut self, old: &Self, to: usize, from: usize, n: usize) -> bool {
+        super::copy_range(&mut self.lanes, &old.lanes, to, from, n)
     }
 }
 
@@ -354,8 +503,6 @@ pub struct Clip;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Range;
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Drive;
-#[derive(Clone, Copy, Debug, Default)]
 pub struct Pan;
 /// Sum of any number of inputs.
 #[derive(Clone, Copy, Debug, Default)]
@@ -387,7 +534,7 @@ impl super::Node for Range {
 impl super::Node for Drive {
     type Inputs<'a> = DriveIn<'a>;
     fn process(&mut self, _ctx: &Ctx, ins: DriveIn, out: &mut [f32], lanes: usize) {
-        drive(ins.x, ins.amount, out, lanes)
+        Drive::process(self, ins.x, ins.amount, out, lanes)
     }
 }
 
@@ -439,6 +586,7 @@ impl super::Node for Silent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dsp::Carry;
 
     #[test]
     fn pan_is_equal_power() {
@@ -491,5 +639,64 @@ mod tests {
         let mut out = [0.0; BLOCK];
         unary(UnOp::Mtof, In::signal(&n, 1), &mut out, 1);
         assert!((out[0] - 440.0).abs() < 1e-3);
+    }
+
+    /// Drive over `x` with a constant amount, one lane.
+    fn drive_run(d: &mut Drive, x: &[f32], amount: f32) -> Vec<f32> {
+        let a = [amount; BLOCK];
+        let mut y = Vec::new();
+        for xs in x.chunks_exact(BLOCK) {
+            let mut out = [0.0f32; BLOCK];
+            d.process(In::signal(xs, 1), In::constant(&a, amount), &mut out, 1);
+            y.extend_from_slice(&out);
+        }
+        y
+    }
+
+    fn tone(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (0.9 * (i as f64 * 0.07).sin()) as f32)
+            .collect()
+    }
+
+    #[test]
+    fn drive_forgets_nan_and_infinities() {
+        let clean = tone(4 * BLOCK);
+        let mut bad = clean.clone();
+        bad[100] = f32::NAN;
+        bad[101] = f32::INFINITY;
+        bad[102] = f32::NEG_INFINITY;
+        let y = drive_run(&mut Drive::new(1), &bad, 6.0);
+        let want = drive_run(&mut Drive::new(1), &clean, 6.0);
+        // Finite and bounded: an infinity is a full-scale click, band-limited (so it
+        // overshoots full scale, briefly).
+        let peak = y.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(
+            y.iter().all(|v| v.is_finite()) && peak <= 2.0,
+            "peak {peak}"
+        );
+        // Once the bad frames have left the filters' histories, nothing of them is left.
+        let after = 103 + 2 * DRIVE_TAPS;
+        for i in after..y.len() {
+            assert!(
+                (y[i] - want[i]).abs() < 1e-6,
+                "frame {i}: {} vs {}",
+                y[i],
+                want[i]
+            );
+        }
+    }
+
+    #[test]
+    fn drive_carries_its_history() {
+        let x = tone(4 * BLOCK);
+        let mut whole = Drive::new(1);
+        let want = drive_run(&mut whole, &x, 3.0);
+        let mut old = Drive::new(1);
+        let mut y = drive_run(&mut old, &x[..2 * BLOCK], 3.0);
+        let mut new = Drive::new(2);
+        assert!(new.carry_from(&old));
+        y.extend(drive_run(&mut new, &x[2 * BLOCK..], 3.0));
+        assert_eq!(y, want);
     }
 }

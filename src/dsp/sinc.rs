@@ -180,6 +180,47 @@ pub fn add_residual(table: &[f32], tau: f32, amp: f32, corr: &mut [f32]) -> usiz
     start + TAPS
 }
 
+// ------------------------------------------------------------------------------------------
+// Interpolation and half-band kernels: built on the control thread for the sample player and
+// the oversampled drive.
+
+/// A polyphase table of the Nyquist low-pass (`cutoff` 0.5) for reading a signal between its
+/// samples: row `r` (0..=`phases`) holds the weights of the `2·half` samples around a read
+/// position whose fraction is `r / phases`, the earliest sample first; tap `j` of row `r`
+/// is the kernel at `r / phases + half - 1 - j`. Rows 0 and `phases` are exactly 1 at the
+/// sample itself and 0 elsewhere, so reading at a whole position returns the sample
+/// untouched. Between two rows, interpolate linearly.
+pub fn interpolation_table(half: usize, phases: usize, beta: f64) -> Vec<f32> {
+    let taps = 2 * half;
+    let mut t = Vec::with_capacity((phases + 1) * taps);
+    for r in 0..=phases {
+        for j in 0..taps {
+            let x = r as f64 / phases as f64 + half as f64 - 1.0 - j as f64;
+            let v = if x.fract() == 0.0 {
+                // The sinc's zeros, exactly (its formula gives about 1e-17 there).
+                if x == 0.0 { 1.0 } else { 0.0 }
+            } else {
+                windowed_sinc(x, 0.5, half as f64, beta)
+            };
+            t.push(v as f32);
+        }
+    }
+    t
+}
+
+/// The `taps` weights (an even number) that interpolate a signal halfway between its
+/// samples: weight `j` applies to the sample `j - (taps - 1) / 2` samples from the midpoint
+/// (a Kaiser-windowed Nyquist low-pass read at half-sample offsets), summing to exactly 1.
+/// The odd phase of a half-band filter: what a 2× up- or down-sampler computes.
+pub fn half_sample_taps(taps: usize, beta: f64) -> Vec<f32> {
+    let half = taps as f64 / 2.0;
+    let w: Vec<f64> = (0..taps)
+        .map(|j| windowed_sinc(j as f64 - (taps as f64 - 1.0) / 2.0, 0.5, half, beta))
+        .collect();
+    let sum: f64 = w.iter().sum();
+    w.iter().map(|v| (v / sum) as f32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +292,44 @@ mod tests {
         for bad in [f32::NAN, 1e30, -1e30, -1.0, 64.5] {
             assert_eq!(add_residual(&t.step, bad, 1.0, &mut corr), 0, "{bad}");
         }
+    }
+
+    #[test]
+    fn interpolation_rows_are_exact_at_whole_positions_and_sum_to_one() {
+        let (half, phases) = (16, 256);
+        let t = interpolation_table(half, phases, 9.5);
+        assert_eq!(t.len(), (phases + 1) * 2 * half);
+        let row = |r: usize| &t[r * 2 * half..(r + 1) * 2 * half];
+        for (j, &v) in row(0).iter().enumerate() {
+            assert_eq!(v, if j == half - 1 { 1.0 } else { 0.0 });
+        }
+        for (j, &v) in row(phases).iter().enumerate() {
+            assert_eq!(v, if j == half { 1.0 } else { 0.0 });
+        }
+        for r in 0..=phases {
+            let sum: f32 = row(r).iter().sum();
+            assert!((sum - 1.0).abs() < 1e-4, "row {r} sums to {sum}");
+        }
+        // Halfway, the weights are symmetric about the midpoint.
+        let mid = row(phases / 2);
+        for j in 0..half {
+            assert!((mid[j] - mid[2 * half - 1 - j]).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn half_sample_taps_are_symmetric_and_pass_low_tones() {
+        let g = half_sample_taps(24, 7.0);
+        assert!((g.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        for j in 0..12 {
+            assert_eq!(g[j], g[23 - j]);
+        }
+        // A tone at 0.1 cycles per sample read at the midpoint of samples 11 and 12.
+        let f = 0.1;
+        let got: f64 = (0..24)
+            .map(|j| g[j] as f64 * (std::f64::consts::TAU * f * j as f64).cos())
+            .sum();
+        let want = (std::f64::consts::TAU * f * 11.5).cos();
+        assert!((got - want).abs() < 1e-4, "{got} vs {want}");
     }
 }

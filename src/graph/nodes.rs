@@ -403,8 +403,8 @@ define_nodes! {
     Drive {
         name: "drive",
         outputs: 1,
-        state: math::Drive = |_| math::Drive,
-        carry: [],
+        state: math::Drive = |b| math::Drive::new(b.lanes),
+        carry: [Drive],
         flags: [free],
         fold: [|at, _, _| (at(0) * at(1)).tanh()],
         defaults: [],

@@ -93,7 +93,7 @@ pub const FORMS: &[FnDef] = &[
         "effects",
         "crush",
         ["x", "bits"],
-        "bit crusher: rounds to 2^(bits−1) steps per unit (1..24 bits, fractions allowed)",
+        "bit crusher: rounds to 2^(bits−1) steps per unit (1..24 bits, fractions allowed); lo-fi by design, its steps alias",
         "sine(110).crush(4)",
         Some(|b, p, a| crush(b, p, &a[0], &a[1]))
     ),
@@ -101,7 +101,7 @@ pub const FORMS: &[FnDef] = &[
         "effects",
         "drive",
         ["x", "amount"],
-        "soft saturation tanh(amount·x); 1 is gentle, 10 is fuzz",
+        "soft saturation tanh(amount·x), oversampled so that it does not alias (it sounds 0.5 ms late); 1 is gentle, 10 is fuzz",
         "saw(55).drive(4)",
         Some(|b, p, a| {
             non_negative(&a[1], "amount")?;
