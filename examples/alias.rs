@@ -7,8 +7,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(path), Some(f0)) = (args.first(), args.get(1).and_then(|v| v.parse::<f64>().ok()))
-    else {
+    let (Some(path), Some(f0)) = (
+        args.first(),
+        args.get(1).and_then(|v| v.parse::<f64>().ok()),
+    ) else {
         eprintln!("usage: alias FILE.wav F0 [SKIP_SECONDS]");
         return ExitCode::from(2);
     };

@@ -108,7 +108,8 @@ fn adsr_follows_its_gate_stage_by_stage() {
             .position(|g| *g <= 0.0)
             .expect("gate never closes");
     assert!(on <= 2, "gate opens at frame {on}");
-    assert!(off.abs_diff(SRU) <= 2, "gate closes at frame {off}");
+    // A band-limited pulse crosses zero a few frames after its jump (the kernel's delay).
+    assert!(off.abs_diff(SRU) <= 6, "gate closes at frame {off}");
 
     let tol = 64;
     let first = |from: usize, pred: &dyn Fn(f32) -> bool| {

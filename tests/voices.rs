@@ -169,8 +169,11 @@ fn oscillators_start_at_their_phase_on_each_note_unless_free() {
             &format!("pattern(\"c4 c4\").voices(1).play(|v| {osc} * v.gate)"),
             BAR,
         );
-        let a = &y[..1000];
-        let b = &y[BAR / 2..BAR / 2 + 1000];
+        // A band-limited oscillator smooths the jump from where it was to its start over
+        // the 32 frames after it (a sine has no jump), then runs as it did on the first note.
+        let settle = if osc.starts_with("sine") { 0 } else { 40 };
+        let a = &y[settle..1000];
+        let b = &y[BAR / 2 + settle..BAR / 2 + 1000];
         let diff = a
             .iter()
             .zip(b)

@@ -5,6 +5,8 @@
 # `scsynth -N` with a score from scripts/bench/sc_score.py) and measured by one program
 # (examples/alias.rs: Blackman spectrum of 2 s after the first 0.1 s, energy within 12 Hz of
 # a harmonic is signal, the rest from 20 Hz to 20 kHz aliasing).
+# Then the other places where aliasing enters, for waves alone: resampling a 10 kHz tone from
+# a 44.1 kHz file (goal -70 dB) and drive (goal -60 dB); crush aliases by design.
 # Usage: scripts/bench/quality.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -48,3 +50,17 @@ for row in "${rows[@]}"; do
   for f in 1234.5 4987; do cells+=("$(measure_sc "$ugen" "${width:-0.5}" "$f")"); done
   printf '%-10s %13s %13s %15s %15s\n' "$name" "${cells[@]}"
 done
+
+# A 10 kHz tone in a 44.1 kHz file, made by waves itself so no other tool is needed.
+echo 'duration(3); sine(10000) * 0.5' >"$tmp/t.rhai"
+"$waves" render "$tmp/t.rhai" -o "$tmp/tone.wav" --sample-rate 44100 >/dev/null 2>&1
+echo
+printf '%-44s %8s %6s\n' "waves, other sources of aliasing" dB goal
+while IFS='|' read -r expr f0 goal; do
+  printf '%-44s %8s %6s\n' "$expr" "$(measure_waves "$expr" "$f0")" "$goal"
+done <<'ROWS'
+sample("tone.wav")|10000|-70
+sample("tone.wav").speed(1.5)|15000|-70
+sample("tone.wav").speed(1 + 0.0004 * sine(0.5))|10000|-70
+(sine(3187) * 0.9).drive(6)|3187|-60
+ROWS
