@@ -235,6 +235,7 @@ mod tests {
     #[test]
     fn residuals_start_at_the_jump_and_settle() {
         let t = tables();
+        println!("kernel delay: {:.2} samples", t.delay);
         assert!(t.delay > 0.5 && t.delay < HALF as f32, "delay {}", t.delay);
         // The band-limited step has not risen at the jump itself, and has settled by the end.
         assert!((t.step[0] + 1.0).abs() < 1e-6, "{}", t.step[0]);
