@@ -2,6 +2,10 @@
 //! written → watcher → compile → swap applied at a block boundary) over 100 edits, compile
 //! time, and memory after 1 and after 1000 reloads. Run: `cargo bench --bench reload`.
 
+#[path = "../tests/common/edits.rs"]
+mod edits;
+
+use edits::script;
 use ringbuf::traits::{Consumer, Producer};
 use std::time::{Duration, Instant};
 use waves::engine::Renderer;
@@ -11,24 +15,6 @@ use waves::script::compile_file;
 use waves::watch::Watcher;
 
 const SR: f32 = 48_000.0;
-
-/// A 200-line script whose numbers change with `v` and whose shape changes every 4th edit.
-fn script(v: usize) -> String {
-    let mut s = String::from("tempo(120);\nlet parts = [];\n");
-    for i in 0..196 {
-        let extra = if v.is_multiple_of(4) && i == 0 {
-            ".lpf(3000)"
-        } else {
-            ""
-        };
-        s.push_str(&format!(
-            "parts.push(sine({}.0 + {i}.0 * 3.0){extra} * perc(metro(0.5), 0.001, 0.1) * 0.004);\n",
-            100 + v % 50
-        ));
-    }
-    s.push_str("mix(parts)\n");
-    s
-}
 
 fn rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -8,6 +8,7 @@
 //! The tests take turns: each measures alone, not beside the other.
 
 mod common;
+use common::edits::script;
 use common::{TempDir, thread_cpu};
 
 use ringbuf::traits::{Consumer, Producer};
@@ -108,25 +109,6 @@ fn callback_load_and_recorder_cost_stay_near_the_figures() {
          {tapped:.3} %), over {TAP_COST_MAX}",
         tapped - bare
     );
-}
-
-/// The 200-line script of `benches/reload.rs`: numbers change with `v`, the shape every
-/// 4th edit.
-fn script(v: usize) -> String {
-    let mut s = String::from("tempo(120);\nlet parts = [];\n");
-    for i in 0..196 {
-        let extra = if v.is_multiple_of(4) && i == 0 {
-            ".lpf(3000)"
-        } else {
-            ""
-        };
-        s.push_str(&format!(
-            "parts.push(sine({}.0 + {i}.0 * 3.0){extra} * perc(metro(0.5), 0.001, 0.1) * 0.004);\n",
-            100 + v % 50
-        ));
-    }
-    s.push_str("mix(parts)\n");
-    s
 }
 
 /// 20 edits of the 200-line script, each written to disk, picked up by the watcher,

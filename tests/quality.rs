@@ -23,25 +23,24 @@ const OSCILLATORS: [(&str, &str); 5] = [
     ("sine", "sine(F)"),
 ];
 
-fn measure(name: &str, expr: &str, f0: f64) -> f64 {
-    let db = alias_ratio_db(&render(expr), common::SR, f0);
-    println!("{name:<12} {f0:>7} Hz  {db:>6.1} dB   {expr}");
-    db
+/// Measures each `(name, f0, expression)` and fails naming every one above `BOUND`.
+fn check(cases: impl IntoIterator<Item = (&'static str, f64, String)>) {
+    let mut failed = Vec::new();
+    for (name, f0, expr) in cases {
+        let db = alias_ratio_db(&render(&expr), common::SR, f0);
+        println!("{name:<12} {f0:>7} Hz  {db:>6.1} dB   {expr}");
+        if db.is_nan() || db > BOUND {
+            failed.push(format!("{name} at {f0} Hz: {db:.1} dB"));
+        }
+    }
+    assert!(failed.is_empty(), "above {BOUND} dB: {failed:?}");
 }
 
 #[test]
 fn oscillators_alias_at_most_70_db_below_the_signal() {
-    let mut failed = Vec::new();
-    for f0 in [1234.5, 4987.0] {
-        for (name, expr) in OSCILLATORS {
-            let expr = expr.replace('F', &f0.to_string());
-            let db = measure(name, &expr, f0);
-            if db.is_nan() || db > BOUND {
-                failed.push(format!("{name} at {f0} Hz: {db:.1} dB"));
-            }
-        }
-    }
-    assert!(failed.is_empty(), "above {BOUND} dB: {failed:?}");
+    check([1234.5, 4987.0].into_iter().flat_map(|f0| {
+        OSCILLATORS.map(|(name, expr)| (name, f0, expr.replace('F', &f0.to_string())))
+    }));
 }
 
 #[test]
@@ -49,22 +48,15 @@ fn a_pitch_moving_every_sample_aliases_no_more() {
     // A slow vibrato (±0.02 %, 0.5 Hz) makes the frequency a signal that changes every
     // sample, taking the modulated path, while each harmonic stays within the metric's
     // 12 Hz window. The pulse's width moves too.
-    let mut failed = Vec::new();
-    for f0 in [1234.5, 4987.0] {
+    check([1234.5, 4987.0].into_iter().flat_map(|f0| {
         let f = format!("({f0} * (1.0 + sine(0.5) * 0.0002))");
-        for (name, expr) in [
-            ("saw", format!("saw({f})")),
-            ("square", format!("square({f})")),
-            ("pulse", format!("pulse({f}, 0.3 + sine(0.5) * 0.0002)")),
-            ("tri", format!("tri({f})")),
-        ] {
-            let db = measure(name, &expr, f0);
-            if db.is_nan() || db > BOUND {
-                failed.push(format!("{name} at {f0} Hz: {db:.1} dB"));
-            }
-        }
-    }
-    assert!(failed.is_empty(), "above {BOUND} dB: {failed:?}");
+        [
+            ("saw", f0, format!("saw({f})")),
+            ("square", f0, format!("square({f})")),
+            ("pulse", f0, format!("pulse({f}, 0.3 + sine(0.5) * 0.0002)")),
+            ("tri", f0, format!("tri({f})")),
+        ]
+    }));
 }
 
 /// The measure itself, checked on waveforms whose aliasing the issue tracker's figures

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: temporary folders and offline renders.
 #![allow(dead_code)]
 
+pub mod edits;
 pub mod process;
 
 use std::path::{Path, PathBuf};
