@@ -443,6 +443,7 @@ impl Saw {
             families: &[(At::Zero, Kind::Jump(-2.0))],
             naive: |t, _| t + t - 1.0,
             slope: |_| 2.0,
+            steepest: 2.0,
         };
         self.0.process(ctx, &freq, None, &reset, out, lanes, &saw);
     }
@@ -483,6 +484,7 @@ impl Pulse {
                     }
                 },
                 slope: |_| 0.0,
+                steepest: 0.0,
             },
         );
     }
@@ -505,6 +507,7 @@ impl Tri {
             ],
             naive: |t: f32, _| 1.0 - 4.0 * (t - 0.5).abs(),
             slope: |t: f32| if t < 0.5 { 4.0 } else { -4.0 },
+            steepest: 4.0,
         };
         self.0.process(ctx, &freq, None, &reset, out, lanes, &tri);
     }

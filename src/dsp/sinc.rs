@@ -157,25 +157,32 @@ fn build() -> Residuals {
 }
 
 /// Adds `amp` times the residual `table` of a discontinuity at `tau` (in frames from the
-/// block's first, within `(-1, frames - TAPS]` of `corr`) to one lane's frames in `corr`,
-/// and returns the end of the frames it reached (0 when nothing was added).
+/// block's first, within `(-1, frames - TAPS]`) through `put(frame, value)`, and returns the
+/// end of the frames it reached (0 when nothing was added).
 #[inline]
-pub fn add_residual(table: &[f32], tau: f32, amp: f32, corr: &mut [f32]) -> usize {
+pub fn add_residual(
+    table: &[f32],
+    tau: f32,
+    amp: f32,
+    frames: usize,
+    mut put: impl FnMut(usize, f32),
+) -> usize {
     if !tau.is_finite() || !amp.is_finite() || tau <= -1.0 {
         return 0;
     }
     let first = tau.ceil();
     let start = first as usize;
-    let Some(frames) = corr.get_mut(start..start + TAPS) else {
+    // `start` saturates for a huge `tau`, so no sum here may wrap.
+    if frames < TAPS || start > frames - TAPS {
         return 0;
-    };
+    }
     let pos = (first - tau) * PHASES as f32;
     let row = (pos as usize).min(PHASES - 1);
     let a = pos - row as f32;
     let lo = &table[row * TAPS..(row + 1) * TAPS];
     let hi = &table[(row + 1) * TAPS..(row + 2) * TAPS];
-    for ((c, &l), &h) in frames.iter_mut().zip(lo).zip(hi) {
-        *c += amp * (l + a * (h - l));
+    for (k, (&l, &h)) in lo.iter().zip(hi).enumerate() {
+        put(start + k, amp * (l + a * (h - l)));
     }
     start + TAPS
 }
@@ -287,12 +294,14 @@ mod tests {
     fn residual_lands_only_in_range() {
         let t = tables();
         let mut corr = vec![0.0; 64 + TAPS];
-        assert_eq!(add_residual(&t.step, 10.5, 1.0, &mut corr), 11 + TAPS);
+        let frames = corr.len();
+        let mut add = |tau| add_residual(&t.step, tau, 1.0, frames, |n, v| corr[n] += v);
+        assert_eq!(add(10.5), 11 + TAPS);
+        for bad in [f32::NAN, 1e30, -1e30, -1.0, 64.5] {
+            assert_eq!(add(bad), 0, "{bad}");
+        }
         assert!(corr[..11].iter().all(|&v| v == 0.0));
         assert!(corr[11..11 + TAPS].iter().all(|&v| v != 0.0));
-        for bad in [f32::NAN, 1e30, -1e30, -1.0, 64.5] {
-            assert_eq!(add_residual(&t.step, bad, 1.0, &mut corr), 0, "{bad}");
-        }
     }
 
     #[test]

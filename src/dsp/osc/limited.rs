@@ -36,6 +36,8 @@ pub(super) struct Wave<N, S> {
     pub families: &'static [(At, Kind)],
     pub naive: N,
     pub slope: S,
+    /// The largest magnitude `slope` takes.
+    pub steepest: f32,
 }
 
 /// A pulse's width as the waveform uses it.
@@ -63,14 +65,59 @@ pub(super) struct Limited {
     last_w: Vec<f32>,
     /// The last frame's phase step: a change of step turns a sloped waveform (a corner).
     last_d: Vec<f32>,
-    /// Lane-major, `BLOCK + TAPS` frames per lane: this block's residuals, then the tails
-    /// that reach into the next.
-    corr: Vec<f32>,
-    /// Per lane, the frames of `corr` that may be nonzero (the rest are zero).
-    used: Vec<usize>,
+    ring: Ring,
+    /// For a block whose pitch or width moves, frame-major as the output: each frame's step,
+    /// and one family's positions relative to its point.
+    steps: Vec<f32>,
+    places: Vec<f32>,
 }
 
+/// How far a residual may reach: this block and the tail into the next.
 const SPAN: usize = BLOCK + TAPS;
+/// The ring's length in frames: a power of two of at least `SPAN`.
+const RING: usize = SPAN.next_power_of_two();
+
+/// The residuals still to be added: a ring of `RING` frames, each frame holding every lane
+/// side by side as the output does, so a block's residuals are added with whole rows rather
+/// than one lane at a time.
+struct Ring {
+    corr: Vec<f32>,
+    /// Lanes per frame.
+    width: usize,
+    /// The ring frame of this block's first frame.
+    head: usize,
+    /// Frames from `head` on that may be nonzero, for any lane (the rest are zero).
+    pending: usize,
+}
+
+impl Ring {
+    /// Adds `amp` times the residual `table` of a discontinuity at `tau` (frames from this
+    /// block's first) to `lane`.
+    #[inline]
+    fn add(&mut self, lane: usize, table: &[f32], tau: f32, amp: f32) {
+        let (head, width, corr) = (self.head, self.width, &mut self.corr);
+        let end = sinc::add_residual(table, tau, amp, SPAN, |n, v| {
+            corr[((head + n) % RING) * width + lane] += v;
+        });
+        self.pending = self.pending.max(end);
+    }
+
+    /// Adds this block's frames to `out` (`lanes` wide) and clears them; a lane not run this
+    /// block (a silent voice) loses its tails with them.
+    fn flush(&mut self, out: &mut [f32], lanes: usize) {
+        let width = self.width;
+        for (n, row) in out.chunks_exact_mut(lanes).take(self.pending).enumerate() {
+            let at = ((self.head + n) % RING) * width;
+            let frame = &mut self.corr[at..at + width];
+            for (o, c) in row.iter_mut().zip(&*frame) {
+                *o += *c;
+            }
+            frame.fill(0.0);
+        }
+        self.pending = self.pending.saturating_sub(BLOCK);
+        self.head = (self.head + BLOCK) % RING;
+    }
+}
 
 /// Above this step (0.45 cycles per frame, 21.6 kHz at 48 kHz) wraps cannot be told from
 /// moves reliably, and the fundamental is out of hearing: the naive waveform plays alone.
@@ -82,6 +129,54 @@ fn limited_step(d: f32) -> f32 {
     if d.abs() <= LIMIT { d } else { 0.0 }
 }
 
+/// A cycle position `t` relative to the point of family `at`, in `[0, 1)`.
+#[inline(always)]
+fn place(at: At, t: f32, w: f32) -> f32 {
+    let off = match at {
+        At::Zero => 0.0,
+        At::Half => 0.5,
+        At::Width => w,
+    };
+    let x = t - off;
+    if x < 0.0 { x + 1.0 } else { x }
+}
+
+/// Between frames n - 1 (at relative position `a`) and n (at `b`): the position moves less
+/// than half a cycle per frame, so a change of more than half is a wrap past the point. It
+/// happened where the move, taken as uniform over the frame, crossed the point; a backward
+/// wrap found exactly on frame n - 1 is just after it (there the position 0 is still the
+/// cycle's start). Returns the time in frames and whether the phase went forwards.
+#[inline(always)]
+fn crossing(n: usize, a: f32, b: f32) -> Option<(f32, bool)> {
+    if b < a - 0.5 {
+        Some((n as f32 - b / (b + 1.0 - a), true))
+    } else if b > a + 0.5 {
+        let tau = n as f32 - (1.0 - b) / (a + 1.0 - b);
+        Some((tau.max(n as f32 - 1.0 + 1e-4), false))
+    } else {
+        None
+    }
+}
+
+/// The residual table and amplitude of a family's discontinuity passed with `step`.
+#[inline(always)]
+fn strength(kind: Kind, forward: bool, step: f32) -> f32 {
+    match kind {
+        Kind::Jump(a) if forward => a,
+        Kind::Jump(a) => -a,
+        Kind::Corner(c) => c * step.abs(),
+    }
+}
+
+/// Whether any lane of a frame differs from the frame before by more than `by`: one
+/// comparison per lane without branches, so that quiet frames are passed at vector speed.
+#[inline(always)]
+fn any_apart(row: &[f32], before: &[f32], by: f32) -> bool {
+    row.iter()
+        .zip(before)
+        .fold(false, |hit, (&b, &a)| hit | ((b - a).abs() > by))
+}
+
 impl Limited {
     pub fn new(lanes: usize) -> Self {
         // Built here, on the control thread, so the audio thread only reads it.
@@ -91,8 +186,14 @@ impl Limited {
             last_t: vec![0.0; lanes],
             last_w: vec![0.5; lanes],
             last_d: vec![0.0; lanes],
-            corr: vec![0.0; SPAN * lanes],
-            used: vec![0; lanes],
+            ring: Ring {
+                corr: vec![0.0; RING * lanes],
+                width: lanes,
+                head: 0,
+                pending: 0,
+            },
+            steps: vec![0.0; BLOCK * lanes],
+            places: vec![0.0; BLOCK * lanes],
         }
     }
 
@@ -111,15 +212,34 @@ impl Limited {
         N: Fn(f32, f32) -> f32 + Copy,
         S: Fn(f32) -> f32 + Copy,
     {
-        let lanes = lanes.min(self.used.len());
+        let lanes = lanes.min(self.phase.len());
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
         run_phase(out, lanes, freq, &mut self.phase, inv_sr);
         let fired = fires(reset);
         if fired {
             restart(out, lanes, reset, freq, &mut self.phase, inv_sr);
         }
+        let blk = Block {
+            pos: &*out,
+            lanes,
+            freq,
+            width,
+            reset,
+            fired,
+            inv_sr,
+            // A steady pitch and width and no restart: the discontinuities are evenly spaced.
+            even: freq.steady && !fired && width.is_none_or(|w| w.steady),
+        };
         for lane in 0..lanes {
-            self.find(out, lanes, lane, freq, width, reset, fired, inv_sr, wave);
+            self.edges(&blk, lane, wave);
+        }
+        if !blk.even {
+            self.moving(&blk, wave);
+        }
+        for lane in 0..lanes {
+            self.last_t[lane] = blk.t(BLOCK - 1, lane);
+            self.last_w[lane] = blk.w(BLOCK - 1, lane);
+            self.last_d[lane] = blk.d(BLOCK - 1, lane);
         }
         // The naive waveform, matched to the kernel's delay (see `sinc::Residuals::delay`).
         let delay = sinc::tables().delay as f64;
@@ -136,175 +256,164 @@ impl Limited {
                 naive(t, w) - lag * slope(t)
             },
         );
-        for lane in 0..lanes {
-            let used = self.used[lane];
-            if used == 0 {
-                continue;
-            }
-            let corr = &mut self.corr[lane * SPAN..(lane + 1) * SPAN];
-            for (n, c) in corr[..used.min(BLOCK)].iter().enumerate() {
-                out[n * lanes + lane] += *c;
-            }
-            // The tails move to the front for the next block.
-            let rest = used.saturating_sub(BLOCK);
-            corr.copy_within(BLOCK..BLOCK + rest, 0);
-            corr[rest..used].fill(0.0);
-            self.used[lane] = rest;
-        }
+        self.ring.flush(out, lanes);
     }
 
-    /// Finds one lane's discontinuities in this block (each between two frames, the first
-    /// pair being the last block's last frame and this one's first) and adds their
-    /// residuals to its `corr`.
-    #[allow(clippy::too_many_arguments)]
-    fn find<N, S>(
-        &mut self,
-        pos: &[f32],
-        lanes: usize,
-        lane: usize,
-        freq: &In,
-        width: Option<&In>,
-        reset: &In,
-        fired: bool,
-        inv_sr: f64,
-        wave: &Wave<N, S>,
-    ) where
+    /// One lane's discontinuities that are found lane by lane: between the last block's
+    /// last frame and this one's first, all of them at a steady pitch (counted out from the
+    /// first), and the restarts.
+    fn edges<N, S>(&mut self, blk: &Block, lane: usize, wave: &Wave<N, S>)
+    where
         N: Fn(f32, f32) -> f32,
         S: Fn(f32) -> f32,
     {
         let tables = sinc::tables();
-        let t = |n: usize| cycle(pos[n * lanes + lane]);
-        let d = |n: usize| limited_step(phase_inc(freq.at(n, lane), inv_sr) as f32);
-        let w = |n: usize| width.map_or(0.5, |w| clamp_width(w.at(n, lane)));
-        let restarts = |n: usize| fired && reset.at(n, lane) > 0.0;
-        // A steady pitch and width and no restart: the discontinuities are evenly spaced.
-        let even = freq.steady && !fired && width.is_none_or(|w| w.steady);
-        let corr = &mut self.corr[lane * SPAN..(lane + 1) * SPAN];
-        let mut used = self.used[lane];
-        let (t_before, w_before) = (self.last_t[lane], self.last_w[lane]);
+        let (t_before, w_before, d_before) =
+            (self.last_t[lane], self.last_w[lane], self.last_d[lane]);
+        let ring = &mut self.ring;
         for &(at, kind) in wave.families {
             let table = match kind {
                 Kind::Jump(_) => &tables.step[..],
                 Kind::Corner(_) => &tables.corner[..],
             };
-            let place = |t: f32, w: f32| {
-                let off = match at {
-                    At::Zero => 0.0,
-                    At::Half => 0.5,
-                    At::Width => w,
-                };
-                let x = t - off;
-                if x < 0.0 { x + 1.0 } else { x }
-            };
-            let u = |n: usize| place(t(n), w(n));
-            // `forward`: which way the phase passed the point; `step`: how far it moved that
-            // frame.
+            let u = |n: usize| place(at, blk.t(n, lane), blk.w(n, lane));
             let mut add = |(tau, forward): (f32, bool), step: f32| {
-                let amp = match kind {
-                    Kind::Jump(a) if forward => a,
-                    Kind::Jump(a) => -a,
-                    Kind::Corner(c) => c * step.abs(),
-                };
-                used = used.max(sinc::add_residual(table, tau, amp, corr));
+                ring.add(lane, table, tau, strength(kind, forward, step));
             };
-            // Between frames n - 1 (at `a`) and n (at `b`): the position moves less than
-            // half a cycle per frame, so a change of more than half is a wrap. It happened
-            // where the move, taken as uniform over the frame, crossed the point; a
-            // backward wrap found exactly on frame n - 1 is just after it (there the
-            // position 0 is still the cycle's start).
-            let crossing = |n: usize, a: f32, b: f32| -> Option<(f32, bool)> {
-                if b < a - 0.5 {
-                    Some((n as f32 - b / (b + 1.0 - a), true))
-                } else if b > a + 0.5 {
-                    let tau = n as f32 - (1.0 - b) / (a + 1.0 - b);
-                    Some((tau.max(n as f32 - 1.0 + 1e-4), false))
-                } else {
-                    None
-                }
-            };
-            if !restarts(0)
-                && self.last_d[lane] != 0.0
-                && let Some(at) = crossing(0, place(t_before, w_before), u(0))
+            if !blk.restarts(0, lane)
+                && d_before != 0.0
+                && let Some(hit) = crossing(0, place(at, t_before, w_before), u(0))
             {
-                add(at, self.last_d[lane]);
+                add(hit, d_before);
             }
-            if even {
-                // Count the wraps out from frame 0, then take each from the positions of
-                // the frames around it, exactly as the scan below would (a wrap predicted
-                // on a frame can be found on either side of it by rounding).
-                let d0 = d(0);
-                if d0 != 0.0 && d0.is_finite() {
-                    let period = 1.0 / f64::from(d0.abs());
-                    let u0 = f64::from(u(0));
-                    let ahead = if d0 > 0.0 { 1.0 - u0 } else { u0 };
-                    let mut tau = ahead * period;
-                    let mut done = 0;
-                    while tau < BLOCK as f64 {
-                        let k = tau.ceil() as usize;
-                        for n in k.saturating_sub(1).max(done + 1)..(k + 2).min(BLOCK) {
-                            if let Some(at) = crossing(n, u(n - 1), u(n)) {
-                                add(at, d0);
-                                done = n;
-                                break;
-                            }
-                        }
-                        tau += period;
-                    }
-                }
+            if !blk.even {
                 continue;
             }
+            // Count the wraps out from frame 0, then take each from the positions of the
+            // frames around it, exactly as the frame-by-frame scan would (a wrap predicted
+            // on a frame can be found on either side of it by rounding).
+            let d0 = blk.d(0, lane);
+            let u0 = f64::from(u(0));
+            let ahead = if d0 > 0.0 { 1.0 - u0 } else { u0 };
+            // Most blocks of a low note hold no wrap: tell without dividing.
+            if d0 != 0.0 && d0.is_finite() && ahead < BLOCK as f64 * f64::from(d0.abs()) {
+                let period = 1.0 / f64::from(d0.abs());
+                let mut tau = ahead * period;
+                let mut done = 0;
+                while tau < BLOCK as f64 {
+                    let k = tau.ceil() as usize;
+                    for n in k.saturating_sub(1).max(done + 1)..(k + 2).min(BLOCK) {
+                        if let Some(hit) = crossing(n, u(n - 1), u(n)) {
+                            add(hit, d0);
+                            done = n;
+                            break;
+                        }
+                    }
+                    tau += period;
+                }
+            }
+        }
+        // A change of step at the first frame (the later ones are in `moving`; at a steady
+        // pitch there are none).
+        if !blk.restarts(0, lane) {
+            let turn = (wave.slope)(blk.t(0, lane)) * (blk.d(0, lane) - d_before);
+            if turn.abs() > 1e-6 {
+                ring.add(lane, &tables.corner, 0.0, turn);
+            }
+        }
+        if !blk.fired {
+            return;
+        }
+        // A restart jumps, and may turn, from where the waveform was going to its start.
+        for n in 0..BLOCK {
+            if !blk.restarts(n, lane) {
+                continue;
+            }
+            let (before, d_before) = if n == 0 {
+                (t_before, d_before)
+            } else {
+                (blk.t(n - 1, lane), blk.d(n - 1, lane))
+            };
+            let was = before + d_before;
+            let was = cycle(was - was.floor());
+            let (t, w, d) = (blk.t(n, lane), blk.w(n, lane), blk.d(n, lane));
+            let jump = (wave.naive)(t, w) - (wave.naive)(was, w);
+            ring.add(lane, &tables.step, n as f32, jump);
+            let turn = (wave.slope)(t) * d - (wave.slope)(was) * d_before;
+            ring.add(lane, &tables.corner, n as f32, turn);
+        }
+    }
+
+    /// The discontinuities inside a block whose pitch or width moves, or that restarts:
+    /// every frame is compared with the one before, all lanes at once, and a lane is looked
+    /// at alone only on a frame where something happened.
+    fn moving<N, S>(&mut self, blk: &Block, wave: &Wave<N, S>)
+    where
+        N: Fn(f32, f32) -> f32,
+        S: Fn(f32) -> f32,
+    {
+        let tables = sinc::tables();
+        let lanes = blk.lanes;
+        let steps = &mut self.steps[..BLOCK * lanes];
+        for (n, row) in steps.chunks_exact_mut(lanes).enumerate() {
+            for (lane, d) in row.iter_mut().enumerate() {
+                *d = blk.d(n, lane);
+            }
+        }
+        let places = &mut self.places[..BLOCK * lanes];
+        let ring = &mut self.ring;
+        for &(at, kind) in wave.families {
+            let table = match kind {
+                Kind::Jump(_) => &tables.step[..],
+                Kind::Corner(_) => &tables.corner[..],
+            };
+            for (n, row) in places.chunks_exact_mut(lanes).enumerate() {
+                for (lane, u) in row.iter_mut().enumerate() {
+                    *u = place(at, blk.t(n, lane), blk.w(n, lane));
+                }
+            }
             for n in 1..BLOCK {
-                if !restarts(n)
-                    && d(n - 1) != 0.0
-                    && let Some(at) = crossing(n, u(n - 1), u(n))
-                {
-                    add(at, d(n - 1));
+                let (before, row) = places[(n - 1) * lanes..(n + 1) * lanes].split_at(lanes);
+                if !any_apart(row, before, 0.5) {
+                    continue;
+                }
+                for lane in 0..lanes {
+                    let d = steps[(n - 1) * lanes + lane];
+                    if !blk.restarts(n, lane)
+                        && d != 0.0
+                        && let Some((tau, forward)) = crossing(n, before[lane], row[lane])
+                    {
+                        ring.add(lane, table, tau, strength(kind, forward, d));
+                    }
                 }
             }
         }
         // A change of pitch turns a sloped waveform (the naive value is continuous, its
         // slope is not). Changes too small to matter (below 1e-6 per sample, as in a slow
-        // vibrato) are left to the delay term alone.
-        let frames = if even { 1 } else { BLOCK };
-        let mut d_before = self.last_d[lane];
-        for n in 0..frames {
-            let dn = d(n);
-            if !restarts(n) {
-                let turn = (wave.slope)(t(n)) * (dn - d_before);
-                if turn.abs() > 1e-6 {
-                    used = used.max(sinc::add_residual(&tables.corner, n as f32, turn, corr));
-                }
-            }
-            d_before = dn;
+        // vibrato) are left to the delay term alone. The first frame's is in `edges`.
+        if wave.steepest == 0.0 {
+            return;
         }
-        // A restart jumps, and may turn, from where the waveform was going to its start.
-        if fired {
-            for n in 0..BLOCK {
-                if !restarts(n) {
+        for n in 1..BLOCK {
+            let (before, row) = steps[(n - 1) * lanes..(n + 1) * lanes].split_at(lanes);
+            if !any_apart(row, before, 1e-6 / wave.steepest) {
+                continue;
+            }
+            for lane in 0..lanes {
+                if blk.restarts(n, lane) {
                     continue;
                 }
-                let (before, d_before) = if n == 0 {
-                    (t_before, self.last_d[lane])
-                } else {
-                    (t(n - 1), d(n - 1))
-                };
-                let was = before + d_before;
-                let was = cycle(was - was.floor());
-                let jump = (wave.naive)(t(n), w(n)) - (wave.naive)(was, w(n));
-                used = used.max(sinc::add_residual(&tables.step, n as f32, jump, corr));
-                let turn = (wave.slope)(t(n)) * d(n) - (wave.slope)(was) * d_before;
-                used = used.max(sinc::add_residual(&tables.corner, n as f32, turn, corr));
+                let turn = (wave.slope)(blk.t(n, lane)) * (row[lane] - before[lane]);
+                if turn.abs() > 1e-6 {
+                    ring.add(lane, &tables.corner, n as f32, turn);
+                }
             }
         }
-        self.used[lane] = used;
-        self.last_t[lane] = t(BLOCK - 1);
-        self.last_w[lane] = w(BLOCK - 1);
-        self.last_d[lane] = d(BLOCK - 1);
     }
 
     /// Takes over `old`'s phases, positions and residual tails, lane for lane.
     pub fn carry_from(&mut self, old: &Self) -> bool {
-        let n = self.used.len().min(old.used.len());
+        let n = self.phase.len().min(old.phase.len());
         self.carry_lanes(old, 0, 0, n)
     }
 
@@ -314,8 +423,70 @@ impl Limited {
         let ok = copy_range(&mut self.phase, &old.phase, to, from, n)
             && copy_range(&mut self.last_t, &old.last_t, to, from, n)
             && copy_range(&mut self.last_w, &old.last_w, to, from, n)
-            && copy_range(&mut self.last_d, &old.last_d, to, from, n)
-            && copy_range(&mut self.used, &old.used, to, from, n);
-        ok && copy_range(&mut self.corr, &old.corr, to * SPAN, from * SPAN, n * SPAN)
+            && copy_range(&mut self.last_d, &old.last_d, to, from, n);
+        if !ok {
+            return false;
+        }
+        self.ring.carry_lanes(&old.ring, to, from, n);
+        true
+    }
+}
+
+impl Ring {
+    /// Takes over lanes `from..from + n` of `old`'s tails as lanes `to..to + n`; the tails
+    /// line up by their distance from each ring's own head.
+    fn carry_lanes(&mut self, old: &Ring, to: usize, from: usize, n: usize) {
+        use super::super::copy_range;
+        for k in 0..old.pending {
+            let at = ((self.head + k) % RING) * self.width;
+            let old_at = ((old.head + k) % RING) * old.width;
+            copy_range(
+                &mut self.corr[at..at + self.width],
+                &old.corr[old_at..old_at + old.width],
+                to,
+                from,
+                n,
+            );
+        }
+        self.pending = self.pending.max(old.pending);
+    }
+}
+
+/// What a block's discontinuities are found from: the cycle positions (frame-major, `lanes`
+/// wide) and the inputs.
+struct Block<'a> {
+    pos: &'a [f32],
+    lanes: usize,
+    freq: &'a In<'a>,
+    width: Option<&'a In<'a>>,
+    reset: &'a In<'a>,
+    fired: bool,
+    inv_sr: f64,
+    even: bool,
+}
+
+impl Block<'_> {
+    /// The cycle position of frame `n`.
+    #[inline(always)]
+    fn t(&self, n: usize, lane: usize) -> f32 {
+        cycle(self.pos[n * self.lanes + lane])
+    }
+
+    /// The phase step of frame `n`, as the band-limiting follows it.
+    #[inline(always)]
+    fn d(&self, n: usize, lane: usize) -> f32 {
+        limited_step(phase_inc(self.freq.at(n, lane), self.inv_sr) as f32)
+    }
+
+    /// The pulse width of frame `n` (0.5 for a waveform without one).
+    #[inline(always)]
+    fn w(&self, n: usize, lane: usize) -> f32 {
+        self.width.map_or(0.5, |w| clamp_width(w.at(n, lane)))
+    }
+
+    /// Whether frame `n` restarts the phase.
+    #[inline(always)]
+    fn restarts(&self, n: usize, lane: usize) -> bool {
+        self.fired && self.reset.at(n, lane) > 0.0
     }
 }
