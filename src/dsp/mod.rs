@@ -167,6 +167,21 @@ impl<'a> In<'a> {
         }
     }
 
+    /// This input, marked `steady` when this block's frames all repeat the first: a
+    /// sequencer's pitch holds for most blocks of a note, and a node that knows it may take
+    /// its fixed-pitch path. Costs one comparison per sample.
+    pub fn held(self) -> Self {
+        if self.steady {
+            return self;
+        }
+        let lanes = self.lanes.max(1);
+        let Some((first, rest)) = self.data.split_at_checked(lanes) else {
+            return self;
+        };
+        let steady = rest.chunks_exact(lanes).all(|row| row == first);
+        In { steady, ..self }
+    }
+
     /// Value at frame `s` for lane `l`.
     #[inline(always)]
     pub fn at(&self, s: usize, l: usize) -> f32 {
@@ -395,5 +410,24 @@ pub(crate) fn sane_rate(sr: f32) -> f32 {
         sr.clamp(1000.0, 768_000.0)
     } else {
         48_000.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BLOCK, In};
+
+    #[test]
+    fn held_marks_only_blocks_whose_frames_repeat() {
+        let lanes = 3;
+        let mut data: Vec<f32> = (0..BLOCK * lanes).map(|i| (i % lanes) as f32).collect();
+        assert!(In::signal(&data, lanes).held().steady);
+        data[BLOCK * lanes - 1] = 7.0;
+        assert!(!In::signal(&data, lanes).held().steady);
+        data[BLOCK * lanes - 1] = 2.0;
+        data[0] = f32::NAN;
+        assert!(!In::signal(&data, lanes).held().steady, "NaN never repeats");
+        let shared = [0.25f32; BLOCK];
+        assert!(In::signal(&shared, 1).held().steady);
     }
 }

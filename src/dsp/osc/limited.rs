@@ -214,6 +214,9 @@ impl Limited {
     {
         let lanes = lanes.min(self.phase.len());
         let inv_sr = 1.0 / f64::from(ctx.sample_rate);
+        // An instrument's pitch is a signal, but it holds between notes.
+        let (freq, width) = (&freq.held(), width.map(|w| w.held()));
+        let width = width.as_ref();
         run_phase(out, lanes, freq, &mut self.phase, inv_sr);
         let fired = fires(reset);
         if fired {
