@@ -26,46 +26,61 @@ pub struct Cli {
     #[arg(value_name = "NAME=VALUE")]
     pub values: Vec<String>,
     #[command(flatten)]
-    pub common: Common,
+    pub play: PlayFlags,
 }
 
+/// The settings file, for every command that reads it.
 #[derive(Args, Debug, Clone, Default)]
-pub struct Common {
+pub struct ConfigFlag {
     /// Settings file (default: ./config.rhai when present, else built-in defaults).
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Record what is played.
-    #[arg(long, global = true, overrides_with = "no_record")]
-    pub record: bool,
-    /// Do not record, whatever config.rhai says.
-    #[arg(long, global = true)]
-    pub no_record: bool,
-    /// Recording file name inside output_dir.
-    #[arg(long, global = true, value_name = "NAME")]
-    pub output: Option<String>,
-    /// Part of an output device name.
-    #[arg(long, global = true, value_name = "NAME")]
-    pub device: Option<String>,
-    /// Audio host: "alsa", "jack" (with the jack feature); default: the platform's.
-    #[arg(long, global = true, value_name = "HOST")]
-    pub host: Option<String>,
-    /// Part of a MIDI input port name ("none" = off).
-    #[arg(long, global = true, value_name = "PORT")]
-    pub midi: Option<String>,
+}
+
+/// What both playing and rendering take: how long, at what rate, with which parameters.
+#[derive(Args, Debug, Clone, Default)]
+pub struct SoundFlags {
+    #[command(flatten)]
+    pub config: ConfigFlag,
     /// Sample rate in Hz.
-    #[arg(long, global = true, value_name = "HZ")]
+    #[arg(long, value_name = "HZ")]
     pub sample_rate: Option<u32>,
     /// Length in seconds (overrides the script's duration()).
-    #[arg(long, global = true, value_name = "SECS")]
+    #[arg(long, value_name = "SECS")]
     pub duration: Option<f64>,
-    /// Do not watch files for changes.
-    #[arg(long, global = true)]
-    pub no_watch: bool,
     /// Sets a script parameter declared with param(..) (repeatable).
-    #[arg(long = "set", global = true, value_name = "NAME=VALUE")]
+    #[arg(long = "set", value_name = "NAME=VALUE")]
     pub set: Vec<String>,
+}
+
+/// Playing in real time: the device, recording, MIDI, watching, the scope.
+#[derive(Args, Debug, Clone, Default)]
+pub struct PlayFlags {
+    #[command(flatten)]
+    pub sound: SoundFlags,
+    /// Record what is played.
+    #[arg(long, overrides_with = "no_record")]
+    pub record: bool,
+    /// Do not record, whatever config.rhai says.
+    #[arg(long)]
+    pub no_record: bool,
+    /// Recording file name inside output_dir.
+    #[arg(long, value_name = "NAME")]
+    pub output: Option<String>,
+    /// Part of an output device name (see `waves devices`).
+    #[arg(long, value_name = "NAME")]
+    pub device: Option<String>,
+    /// Audio host: "alsa", "jack" (with the jack feature); default: the platform's.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Part of a MIDI input port name ("none" = off).
+    #[arg(long, value_name = "PORT")]
+    pub midi: Option<String>,
+    /// Do not watch files for changes.
+    #[arg(long)]
+    pub no_watch: bool,
     /// Draw a live oscilloscope of the output above the status line.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub scope: bool,
 }
 
@@ -77,12 +92,14 @@ pub enum Command {
         /// Script parameters to set, e.g. `tune=80`.
         #[arg(value_name = "NAME=VALUE")]
         values: Vec<String>,
+        #[command(flatten)]
+        flags: PlayFlags,
     },
     /// Render a script offline to a WAV file, as fast as possible.
     Render {
         file: PathBuf,
-        /// Output WAV path (default: <output_dir>/<script name>.wav).
-        #[arg(short = 'o', long = "out", value_name = "FILE")]
+        /// Output WAV path (default: <output_dir>/<script name>.wav, replaced if it exists).
+        #[arg(short = 'o', long = "out", value_name = "FILE.wav")]
         out: Option<PathBuf>,
         /// Sample format: f32, i24 or i16.
         #[arg(long, default_value = "f32")]
@@ -98,6 +115,8 @@ pub enum Command {
         /// Script parameters to set, e.g. `tune=80`.
         #[arg(value_name = "NAME=VALUE")]
         values: Vec<String>,
+        #[command(flatten)]
+        flags: SoundFlags,
     },
     /// Compile scripts without playing them; exit 1 on any error.
     Check {
@@ -110,7 +129,12 @@ pub enum Command {
         /// then every node in processing order.
         #[arg(long)]
         graph: bool,
+        /// Sets a script parameter declared with param(..) (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
     },
+    /// List the example scripts, each with its first comment line.
+    Examples,
     /// Print the language reference (Markdown), generated from the function table.
     Reference,
     /// List audio outputs (the default marked) and MIDI inputs.
@@ -119,8 +143,86 @@ pub enum Command {
     Recover {
         /// Folder holding the journals (default: output_dir from config.rhai).
         dir: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigFlag,
+    },
+    /// Print a shell completion script: `waves completions bash > ~/.local/share/bash-completion/completions/waves`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
 }
+
+/// Every setting a command line can give, merged over config.rhai by `settings`.
+#[derive(Debug, Clone, Default)]
+pub struct Common {
+    pub config: Option<PathBuf>,
+    pub record: bool,
+    pub no_record: bool,
+    pub output: Option<String>,
+    pub device: Option<String>,
+    pub host: Option<String>,
+    pub midi: Option<String>,
+    pub sample_rate: Option<u32>,
+    pub duration: Option<f64>,
+    pub no_watch: bool,
+    pub set: Vec<String>,
+    pub scope: bool,
+}
+
+impl From<SoundFlags> for Common {
+    fn from(f: SoundFlags) -> Self {
+        Common {
+            config: f.config.config,
+            sample_rate: f.sample_rate,
+            duration: f.duration,
+            set: f.set,
+            ..Default::default()
+        }
+    }
+}
+
+impl From<PlayFlags> for Common {
+    fn from(f: PlayFlags) -> Self {
+        Common {
+            record: f.record,
+            no_record: f.no_record,
+            output: f.output,
+            device: f.device,
+            host: f.host,
+            midi: f.midi,
+            no_watch: f.no_watch,
+            scope: f.scope,
+            ..f.sound.into()
+        }
+    }
+}
+
+/// The commands, for "did you mean" when a first word is neither a command nor a file.
+const COMMANDS: &[&str] = &[
+    "play",
+    "render",
+    "check",
+    "examples",
+    "reference",
+    "devices",
+    "recover",
+    "completions",
+    "help",
+];
+
+/// What `waves` alone prints: enough to start, and where the rest is.
+const SHORT_HELP: &str = "waves: a live-coding synthesizer. Start with the tour:
+
+    waves scripts/tour.rhai          play it, then edit the file and save
+
+  waves FILE.rhai                    play a script in real time (Ctrl-C stops)
+  waves render FILE.rhai             render it offline to output/NAME.wav
+  waves check FILE.rhai              find the mistakes without playing
+  waves examples                     the example scripts, one line each
+  waves reference                    every function, with an example
+  waves --help                       every command and flag
+";
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
@@ -167,6 +269,7 @@ pub fn settings(common: &Common) -> Result<Config, String> {
     }
     if let Some(o) = &common.output {
         config::check_file_name(o).map_err(|why| format!("error: --output {o:?} {why}"))?;
+        wav_name(Path::new(o), "--output")?;
         c.recording_filename = o.clone();
     }
     if let Some(d) = &common.device {
@@ -207,13 +310,19 @@ pub fn overrides(common: &Common, values: &[String]) -> Result<Overrides, String
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let common = cli.common.clone();
     match cli.command {
         Some(Command::Check {
             files,
             params,
             graph,
-        }) => check(&files, params, graph, &overrides(&common, &[])?),
+            set,
+        }) => {
+            let common = Common {
+                set,
+                ..Default::default()
+            };
+            check(&files, params, graph, &overrides(&common, &[])?)
+        }
         Some(Command::Devices) => {
             for l in crate::io::output::list_outputs() {
                 crate::say!("{l}");
@@ -223,15 +332,28 @@ fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Some(Command::Recover { dir }) => {
+        Some(Command::Examples) => examples(),
+        Some(Command::Recover { dir, config }) => {
             let dir = match dir {
                 Some(d) => d,
-                None => PathBuf::from(settings(&common)?.output_dir),
+                None => {
+                    let common = Common {
+                        config: config.config,
+                        ..Default::default()
+                    };
+                    PathBuf::from(settings(&common)?.output_dir)
+                }
             };
             crate::record::journal::recover(&dir)
         }
         Some(Command::Reference) => {
             print!("{}", script::dsl::reference_markdown());
+            Ok(())
+        }
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "waves", &mut out);
             Ok(())
         }
         Some(Command::Render {
@@ -241,12 +363,18 @@ fn run(cli: Cli) -> Result<(), String> {
             values,
             passes,
             threads,
+            flags,
         }) => {
+            let common = Common::from(flags);
             let ov = overrides(&common, &values)?;
             let cfg = settings(&common)?;
             let format = Format::parse(&format)
                 .ok_or_else(|| format!("error: --format {format:?}: use f32, i24 or i16"))?;
-            let passes = graph::Passes::parse(&passes).map_err(|e| format!("error: --passes: {e}"))?;
+            if let Some(o) = &out {
+                wav_name(o, "-o")?;
+            }
+            let passes =
+                graph::Passes::parse(&passes).map_err(|e| format!("error: --passes: {e}"))?;
             let mut how = render::Execution {
                 passes,
                 ..Default::default()
@@ -256,18 +384,110 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(n) => how.threads = n,
                 None => {}
             }
-            render_file(&file, out.as_deref(), format, &cfg, common.duration, &ov, how)
-                .map(|_| ())
+            render_file(
+                &file,
+                out.as_deref(),
+                format,
+                &cfg,
+                common.duration,
+                &ov,
+                how,
+            )
+            .map(|_| ())
         }
-        Some(Command::Play { file, values }) => play(&file, &common, &overrides(&common, &values)?),
+        Some(Command::Play {
+            file,
+            values,
+            flags,
+        }) => {
+            let common = Common::from(flags);
+            play(&file, &common, &overrides(&common, &values)?)
+        }
         None => match cli.file {
-            Some(file) => play(&file, &common, &overrides(&common, &cli.values)?),
-            None => Err(
-                "usage: waves FILE.rhai | waves render FILE | waves check FILE... | waves recover (see --help)"
-                    .into(),
-            ),
+            Some(file) => {
+                not_a_command(&file)?;
+                let common = Common::from(cli.play);
+                play(&file, &common, &overrides(&common, &cli.values)?)
+            }
+            None => {
+                crate::tell_raw!("{SHORT_HELP}");
+                Ok(())
+            }
         },
     }
+}
+
+/// A first word that is no file and looks like a mistyped command (`waves rendr x.rhai`)
+/// is answered as one, not as a missing script.
+fn not_a_command(file: &Path) -> Result<(), String> {
+    let word = file.to_string_lossy();
+    if file.exists() || word.contains(['/', '.', '\\']) {
+        return Ok(());
+    }
+    // Two slips (a swap counts as one) still name the command: `chekc`, `rendr`.
+    let near = COMMANDS
+        .iter()
+        .map(|c| (strsim::damerau_levenshtein(&word, c), *c))
+        .filter(|(d, c)| *d <= 2 && *d < c.len() / 2 + 1)
+        .min();
+    match near.map(|(_, c)| c) {
+        Some(c) => Err(format!(
+            "error: `{word}` is not a command or a script; did you mean `waves {c}`?"
+        )),
+        None => Err(format!(
+            "error: `{word}` is not a command or a script (commands: {}; a script ends in .rhai)",
+            COMMANDS.join(", ")
+        )),
+    }
+}
+
+/// waves writes WAV files only: a name for another audio format (`-o take.mp3`) is refused
+/// rather than filled with WAV data under a misleading name.
+pub fn wav_name(name: &Path, flag: &str) -> Result<(), String> {
+    match config::other_audio_format(&name.to_string_lossy()) {
+        Some(e) => Err(format!(
+            "error: {flag} {}: waves writes WAV files only, not .{e}; name it .wav (and convert it afterwards, e.g. with ffmpeg or sox)",
+            name.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Lists the example scripts with their first comment line: those in ./scripts, else in
+/// the folder this copy of waves was built from.
+fn examples() -> Result<(), String> {
+    let dirs = [
+        PathBuf::from("scripts"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts"),
+    ];
+    let dir = dirs
+        .iter()
+        .find(|d| d.is_dir())
+        .ok_or("error: no scripts/ folder here or where waves was built; the examples live in the waves repository's scripts/")?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("error: {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "rhai"))
+        .collect();
+    files.sort();
+    let width = files
+        .iter()
+        .map(|f| f.display().to_string().len())
+        .max()
+        .unwrap_or(0);
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let about = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("//"))
+            .map(|l| l.trim())
+            .unwrap_or("");
+        // "// scripts/tour.rhai — the first session": the name is already in the first column.
+        let about = about.split_once(" — ").map_or(about, |(_, rest)| rest);
+        crate::say!("{:width$}  {about}", f.display().to_string());
+    }
+    crate::say!("play one: waves {}", dir.join("tour.rhai").display());
+    Ok(())
 }
 
 fn play(file: &Path, common: &Common, overrides: &Overrides) -> Result<(), String> {

@@ -103,6 +103,19 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The extension of `name` when it names an audio format other than WAV (mp3, flac, …),
+/// which waves does not write.
+pub fn other_audio_format(name: &str) -> Option<String> {
+    const OTHERS: &[&str] = &[
+        "mp3", "ogg", "oga", "opus", "flac", "aif", "aiff", "aifc", "m4a", "aac", "wma", "caf",
+    ];
+    let ext = std::path::Path::new(name)
+        .extension()?
+        .to_string_lossy()
+        .to_lowercase();
+    OTHERS.contains(&ext.as_str()).then_some(ext)
+}
+
 /// Line and column of `let NAME` / `const NAME` in the config source.
 fn find_binding(source: &str, name: &str) -> (usize, usize) {
     for (i, line) in source.lines().enumerate() {
@@ -213,6 +226,16 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                     check_file_name(&v).map_err(|why| {
                         Diagnostic::new(file, line, col, format!("`{name}` {why}"))
                     })?;
+                    if let Some(ext) = other_audio_format(&v) {
+                        return Err(Diagnostic::new(
+                            file,
+                            line,
+                            col,
+                            format!(
+                                "`{name}` is a .{ext} name, but waves records WAV files only: name it .wav"
+                            ),
+                        ));
+                    }
                 }
                 if name == "reload_quantize" && quantize_beats(&v).is_none() {
                     return Err(bad("\"now\", \"beat\" or \"bar\""));

@@ -11,12 +11,18 @@ macro_rules! say {
     }};
 }
 
-/// `say!` for stderr: messages, warnings, diagnostics.
+/// `say!` for stderr: messages, warnings, diagnostics (coloured on a terminal, see
+/// `io::colour`).
 #[macro_export]
 macro_rules! tell {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr());
+    }};
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        let text = format!($($t)*);
+        let _ = writeln!(std::io::stderr(), "{}", $crate::io::colour::paint(&text));
     }};
 }
 
@@ -25,8 +31,17 @@ macro_rules! tell {
 macro_rules! tell_raw {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($t)*);
+        let text = format!($($t)*);
+        let _ = write!(std::io::stderr(), "{}", $crate::io::colour::paint(&text));
     }};
+}
+
+/// A count with its noun: "1 sample", "2 samples".
+pub fn plural(n: impl Into<u64>, word: &str) -> String {
+    match n.into() {
+        1 => format!("1 {word}"),
+        n => format!("{n} {word}s"),
+    }
 }
 
 pub mod analysis;

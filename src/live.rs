@@ -127,6 +127,9 @@ impl Live {
         {
             if changes.is_empty() {
                 self.files = compiled.files;
+                // The file compiles again (it may have been fixed back to what plays): an
+                // error shown before is over.
+                self.last = Some("✓ unchanged".into());
                 return vec![format!("{label}: saved, the sound is unchanged")];
             }
             let slots: Option<Vec<_>> = changes
@@ -147,8 +150,14 @@ impl Live {
                 self.next_id += 1;
                 self.spec = compiled.spec;
                 self.files = compiled.files;
-                self.in_flight
-                    .push((id, seen, format!("{label} ({} numbers)", changes.len())));
+                self.in_flight.push((
+                    id,
+                    seen,
+                    format!(
+                        "{label} ({})",
+                        crate::plural(changes.len() as u64, "number")
+                    ),
+                ));
                 return Vec::new();
             }
         }

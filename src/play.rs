@@ -343,7 +343,8 @@ pub fn play(
     }
     if clipped > 0 {
         crate::tell!(
-            "note: {clipped} samples beyond full scale were clipped at the device (the recording keeps them)"
+            "note: {} beyond full scale clipped at the device (the recording keeps them)",
+            crate::plural(clipped, "sample")
         );
     }
     if xruns > 0 {
@@ -523,6 +524,14 @@ fn no_device(
     duration: Option<f64>,
     ov: &script::Overrides,
 ) -> Result<(), String> {
+    // A device or host the user named is a request: playing something else, or rendering
+    // over a file instead, would hide the mistake.
+    if !cfg.audio_device.is_empty() || !cfg.audio_host.is_empty() {
+        return Err(format!(
+            "error: {err}
+hint: `waves devices` lists this machine's outputs; nothing was played or written"
+        ));
+    }
     crate::tell!(
         "no audio output ({err}): rendering offline instead; start an audio server, choose a device with --device (see `waves devices`), or set play_in_real_time = false"
     );

@@ -96,12 +96,12 @@ impl RenderReport {
         };
         let rtf = self.audio_secs() / self.wall_secs.max(1e-9);
         let mut s = format!(
-            "Rendered {}: {:.2} s of audio in {:.3} s ({:.1}x real time), peak {peak_db}, {} clipped samples",
+            "Rendered {}: {:.2} s of audio in {:.3} s ({:.1}x real time), peak {peak_db}, {} clipped",
             self.path.display(),
             self.audio_secs(),
             self.wall_secs,
             rtf,
-            self.clipped
+            crate::plural(self.clipped, "sample")
         );
         if let Some((first, all)) = self.stages {
             s.push_str(&format!(
@@ -451,7 +451,7 @@ fn write_all(
     let bar = opts.progress.then(|| {
         let b = indicatif::ProgressBar::new(total);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% {msg}")
+            indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}%  {eta} left")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b

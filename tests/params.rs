@@ -503,7 +503,7 @@ fn overrides_survive_reloads() {
     assert!(log.is_empty(), "{log:?}");
     let heard = play(0.3);
     let log = live.tick();
-    assert!(log.iter().any(|l| l.contains("1 numbers")), "{log:?}");
+    assert!(log.iter().any(|l| l.contains("(1 number)")), "{log:?}");
     let p = pitch(&heard, 0.1, 0.3);
     assert!(near(p, 220.0), "after a glide: {p}");
 

@@ -1,7 +1,9 @@
 //! Audio and MIDI devices: opening the output stream (whose callback body is
-//! `engine::callback`), MIDI input ports, the terminal scope and screen, device listing;
+//! `engine::callback`), MIDI input ports, the terminal scope and screen, message colours,
+//! device listing;
 //! control thread.
 
+pub mod colour;
 pub mod midi_in;
 pub mod monitors;
 pub mod output;

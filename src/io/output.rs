@@ -78,6 +78,7 @@ pub fn choose(
             let id = d.id().map(|i| i.to_string()).unwrap_or_default();
             if found.is_none()
                 && (name.to_lowercase().contains(&needle) || id.to_lowercase().contains(&needle))
+                && d.supports_output()
             {
                 found = Some(d);
             }
@@ -204,9 +205,10 @@ pub fn start(
 /// Lines for `waves devices`: each host's outputs with its default marked.
 pub fn list_outputs() -> Vec<String> {
     let mut lines = Vec::new();
+    let default = cpal::default_host().id();
     for id in cpal::available_hosts() {
         match cpal::host_from_id(id) {
-            Ok(h) => lines.extend(list_host(&h)),
+            Ok(h) => lines.extend(list_host(&h, id == default)),
             Err(e) => lines.push(format!(
                 "Audio outputs ({} host): unavailable: {e}",
                 id.name()
@@ -216,13 +218,18 @@ pub fn list_outputs() -> Vec<String> {
     lines
 }
 
-fn list_host(host: &cpal::Host) -> Vec<String> {
+fn list_host(host: &cpal::Host, default_host: bool) -> Vec<String> {
     let id_of = |d: &cpal::Device| d.id().map(|i| i.to_string()).unwrap_or_default();
     let default = host.default_output_device();
     let default_id = default.as_ref().map(id_of);
     let mut lines = vec![format!(
-        "Audio outputs ({} host, --host {}; * = default, pick one with --device PART-OF-NAME):",
+        "Audio outputs ({} host{}, --host {}; * = default, pick one with --device PART-OF-NAME):",
         host.id().name(),
+        if default_host {
+            ", used unless --host says otherwise"
+        } else {
+            ""
+        },
         host.id().name().to_lowercase()
     )];
     let mut marked = false;
@@ -230,6 +237,10 @@ fn list_host(host: &cpal::Host) -> Vec<String> {
         Ok(devs) => {
             let mut any = false;
             for d in devs {
+                // Some hosts list their capture side among outputs (JACK's "JACK Input").
+                if !d.supports_output() {
+                    continue;
+                }
                 any = true;
                 let id = id_of(&d);
                 let is_default = Some(&id) == default_id.as_ref();
