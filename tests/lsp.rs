@@ -337,6 +337,16 @@ fn a_scripted_editor_session() {
         "{loc}"
     );
 
+    // A patch's functions: completed after `kit::`, hovered with the comment above them.
+    let names = labels(&c.at("textDocument/completion", &main_uri, 5, 5));
+    assert_eq!(names, ["kick", "bass"]);
+    let hover = c.at("textDocument/hover", &main_uri, 5, 6);
+    let shown = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        shown.contains("kit::bass(f)") && shown.contains("A plucked bass at f Hz."),
+        "{shown}"
+    );
+
     // The fixed script with its import compiles: imports resolve in the document's folder.
     c.notify(
         "textDocument/didChange",
@@ -401,6 +411,12 @@ fn errors_in_imports_and_hostile_text() {
         "{d:?}"
     );
     assert_eq!(d[0]["range"]["start"]["line"], json!(1), "{d:?}");
+    // Closed, its diagnostics go.
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": other}}),
+    );
+    assert_eq!(c.diagnostics(&other), Vec::<Value>::new());
 
     // Text that runs forever, recurses without end or stops mid-string: one diagnostic
     // each, and the server keeps answering.

@@ -55,7 +55,7 @@ struct Doc {
 struct Server {
     docs: HashMap<Uri, Doc>,
     /// Documents changed since their diagnostics were last published.
-    stale: BTreeSet<String>,
+    stale: BTreeSet<Uri>,
     shutting_down: bool,
 }
 
@@ -65,11 +65,11 @@ pub fn run_stdio() -> Result<(), String> {
     let caps = serde_json::to_value(capabilities()).map_err(|e| e.to_string())?;
     conn.initialize(caps)
         .map_err(|e| format!("error: lsp: initialize: {e}"))?;
-    let result = serve(&conn);
-    // The writer thread ends, and flushes, once every sender is gone.
+    serve(&conn)?;
+    // The writer thread ends, and flushes, once every sender is gone. (After an error the
+    // reader may still wait on stdin, so only a clean end joins.)
     drop(conn);
-    io.join().map_err(|e| format!("error: lsp: {e}"))?;
-    result
+    io.join().map_err(|e| format!("error: lsp: {e}"))
 }
 
 fn serve(conn: &Connection) -> Result<(), String> {
@@ -124,7 +124,7 @@ impl Server {
             DidOpenTextDocument::METHOD => {
                 if let Ok(p) = serde_json::from_value::<DidOpenTextDocumentParams>(n.params) {
                     let d = p.text_document;
-                    self.stale.insert(d.uri.as_str().to_string());
+                    self.stale.insert(d.uri.clone());
                     let path = text::path_of_uri(&d.uri).unwrap_or_else(|| "untitled.rhai".into());
                     self.docs.insert(
                         d.uri,
@@ -144,30 +144,32 @@ impl Server {
                 {
                     doc.text = change.text;
                     doc.version = p.text_document.version;
-                    self.stale.insert(p.text_document.uri.as_str().to_string());
+                    self.stale.insert(p.text_document.uri);
                 }
             }
             DidCloseTextDocument::METHOD => {
                 if let Ok(p) = serde_json::from_value::<DidCloseTextDocumentParams>(n.params) {
+                    // Its diagnostics go with it (published empty).
                     self.docs.remove(&p.text_document.uri);
-                    self.stale.remove(p.text_document.uri.as_str());
+                    self.stale.insert(p.text_document.uri);
                 }
             }
             _ => {}
         }
     }
 
-    /// Diagnostics for every stale document (none when it compiles, which clears them).
+    /// Diagnostics for every stale document: none when it compiles (which clears them)
+    /// or when it was closed.
     fn publish(&mut self) -> Vec<Notification> {
-        let stale = std::mem::take(&mut self.stale);
-        self.docs
-            .iter()
-            .filter(|(uri, _)| stale.contains(uri.as_str()))
-            .map(|(uri, doc)| {
+        std::mem::take(&mut self.stale)
+            .into_iter()
+            .map(|uri| {
+                let doc = self.docs.get(&uri);
                 let params = PublishDiagnosticsParams {
-                    uri: uri.clone(),
-                    diagnostics: check::diagnostics(&doc.text, &doc.path),
-                    version: Some(doc.version),
+                    diagnostics: doc
+                        .map_or_else(Vec::new, |d| check::diagnostics(&d.text, &d.path)),
+                    version: doc.map(|d| d.version),
+                    uri,
                 };
                 Notification::new(PublishDiagnostics::METHOD.to_string(), params)
             })
