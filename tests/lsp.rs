@@ -248,7 +248,7 @@ fn a_scripted_editor_session() {
     );
     assert_eq!(c.diagnostics(&main_uri), Vec::<Value>::new());
 
-    let text = "import \"patches/kit\" as kit;\nlet a = lp\nlet b = saw(110).lp\nlet c = saw(220).reverb(0.3);\nlet d = saw(110).lpf(800, \nkit::bass(55) * 0.5\n";
+    let text = "import \"patches/kit\" as kit;\nlet a = lp\nlet b = saw(110).lp\nlet c = saw(220).reverb(0.3);\nlet d = saw(110).lpf(800, \nkit::bass(55) * 0.5\nfn twice(s) { s * 2 }\ntwi\n";
     c.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": main_uri, "version": 3},
@@ -347,10 +347,48 @@ fn a_scripted_editor_session() {
         "{shown}"
     );
 
-    // The fixed script with its import compiles: imports resolve in the document's folder.
+    // The alias itself leads to the patch file; the script's own `fn` is completed and
+    // found.
+    let loc = c.at("textDocument/definition", &main_uri, 5, 1);
+    assert_eq!(
+        loc["uri"],
+        json!(uri(&root.join("patches/kit.rhai"))),
+        "{loc}"
+    );
+    assert_eq!(
+        loc["range"]["start"],
+        json!({"line": 0, "character": 0}),
+        "{loc}"
+    );
+    let items = c.at("textDocument/completion", &main_uri, 7, 3);
+    let list = items
+        .get("items")
+        .unwrap_or(&items)
+        .as_array()
+        .unwrap()
+        .clone();
+    let twice = list.iter().find(|i| i["label"] == "twice").expect("twice");
+    assert_eq!(twice["detail"], json!("fn twice(s)"));
+    let loc = c.at("textDocument/definition", &main_uri, 7, 1);
+    assert_eq!(loc, Value::Null, "`twi` is no function: {loc}");
     c.notify(
         "textDocument/didChange",
         json!({"textDocument": {"uri": main_uri, "version": 4},
+               "contentChanges": [{"text": text.replace("\ntwi\n", "\ntwice(1)\n")}]}),
+    );
+    c.diagnostics(&main_uri);
+    let loc = c.at("textDocument/definition", &main_uri, 7, 1);
+    assert_eq!(loc["uri"], json!(main_uri), "{loc}");
+    assert_eq!(
+        loc["range"]["start"],
+        json!({"line": 6, "character": 3}),
+        "{loc}"
+    );
+
+    // The fixed script with its import compiles: imports resolve in the document's folder.
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": main_uri, "version": 5},
                "contentChanges": [{"text": "import \"patches/kit\" as kit;\nkit::bass(55) * 0.5\n"}]}),
     );
     assert_eq!(c.diagnostics(&main_uri), Vec::<Value>::new());
@@ -382,6 +420,7 @@ fn errors_in_imports_and_hostile_text() {
         msg.contains("patches/bad.rhai:2:3") && msg.contains("`sinee`"),
         "{msg}"
     );
+    assert!(msg.contains("note: in a call to hit() at"), "{msg}");
     assert_eq!(d[0]["range"]["start"]["line"], json!(2), "{d:?}");
     let related = &d[0]["relatedInformation"][0]["location"];
     assert_eq!(
