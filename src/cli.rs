@@ -137,6 +137,8 @@ pub enum Command {
     Examples,
     /// Print the language reference (Markdown), generated from the function table.
     Reference,
+    /// Run a language server over stdio for editors (diagnostics, completion, hover, signatures, go-to-definition)
+    Lsp,
     /// List audio outputs (the default marked) and MIDI inputs.
     Devices,
     /// Save the takes that a killed or crashed `waves play --record` left as journals.
@@ -346,6 +348,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             crate::record::journal::recover(&dir)
         }
+        Some(Command::Lsp) => crate::lsp::run_stdio(),
         Some(Command::Reference) => {
             print!("{}", script::dsl::reference_markdown());
             Ok(())

@@ -53,6 +53,7 @@ pub mod fault;
 pub mod graph;
 pub mod io;
 pub mod live;
+pub mod lsp;
 pub mod midi;
 pub mod pattern;
 pub mod play;
