@@ -210,6 +210,7 @@ const COMMANDS: &[&str] = &[
     "devices",
     "recover",
     "completions",
+    "lsp",
     "help",
 ];
 
