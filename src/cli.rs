@@ -533,7 +533,11 @@ fn check(
     }
     let mut failed = 0;
     for f in files {
-        match script::compile_file_with(f, 48000.0, overrides) {
+        let compiled = script::compile_file_with(f, 48000.0, overrides);
+        if let Ok(c) = &compiled {
+            script::print_warnings(&c.warnings);
+        }
+        match compiled {
             Ok(c) if params => {
                 for line in script::params::listing(&f.display().to_string(), &c.params) {
                     crate::say!("{line}");
@@ -582,6 +586,7 @@ pub fn render_file(
 ) -> Result<render::RenderReport, String> {
     let compiled = script::compile_file_with(file, cfg.sample_rate as f64, overrides)
         .map_err(|d: Diagnostic| d.render(None))?;
+    script::print_warnings(&compiled.warnings);
     let seconds = duration
         .or(compiled.spec.duration)
         .unwrap_or(cfg.default_duration);

@@ -261,7 +261,7 @@ fn describe(v: &Dynamic) -> String {
     if v.is_string() {
         format!("the string {v:?}")
     } else {
-        format!("{} ({})", v, v.type_name())
+        format!("{} ({})", v, crate::script::dsl::args::type_name(v))
     }
 }
 

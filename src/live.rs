@@ -111,6 +111,24 @@ impl Live {
                 return vec![out];
             }
         };
+        // Warnings come with every version that has them, as the error would.
+        let mut lines: Vec<String> = compiled
+            .warnings
+            .iter()
+            .map(|w| w.render_warning(None).trim_end().to_string())
+            .collect();
+        lines.extend(self.apply(compiled, label, cfg, seen));
+        lines
+    }
+
+    /// Sends a compiled version to the audio thread: numbers glide, anything else swaps.
+    fn apply(
+        &mut self,
+        compiled: script::Compiled,
+        label: String,
+        cfg: &Config,
+        seen: Instant,
+    ) -> Vec<String> {
         let fade_frames = (cfg.crossfade_ms / 1000.0 * self.sample_rate as f64).round() as u32;
         let id = self.next_id;
         // Only numbers changed: glide them in place, no rebuild (not while a rebuilt graph is

@@ -131,6 +131,7 @@ pub fn play(
     // Compile before touching the device: a script error must not open a stream.
     let compiled = script::compile_file_with(file, cfg.sample_rate as f64, settings.overrides)
         .map_err(|d| d.render(None))?;
+    script::print_warnings(&compiled.warnings);
     let choice = match output::choose(
         &cfg.audio_host,
         &cfg.audio_device,

@@ -324,3 +324,253 @@ fn binary_never_panics_on_hostile_scripts() {
         assert_no_panic(&stderr);
     }
 }
+
+// "Errors that teach": one test per mistake a newcomer made, with what waves now says.
+
+fn hint_of(d: &Diagnostic) -> String {
+    d.hint.clone().unwrap_or_default()
+}
+
+#[test]
+fn another_tools_name_gets_the_waves_name_before_a_near_spelling() {
+    let d = error_of("sin(440) * 0.2");
+    assert_eq!(at(&d), (1, 1), "{d}");
+    assert_eq!(d.message, "unknown function `sin`");
+    assert!(hint_of(&d).contains("waves calls it `sine`"), "{d:?}");
+    assert!(!hint_of(&d).contains("min"), "{d:?}");
+
+    // The same as a variable, the way another tool writes it.
+    let d = error_of("SinOsc.ar(440)");
+    assert_eq!(at(&d), (1, 1), "{d}");
+    assert!(hint_of(&d).contains("`sine`"), "{d:?}");
+
+    for (src, want) in [
+        ("saw(110).echo(0.3)", "`delay`"),
+        ("white_noise() * 0.1", "`noise`"),
+        ("saw(110).volume(0.5)", "`gain`"),
+        ("sawtooth(110)", "`saw`"),
+        ("saw(110).freeverb(0.3)", "`reverb`"),
+        ("noise().highpass(3000)", "`hpf`"),
+        ("noise().bandpass(3000)", "`bpf`"),
+        ("sequencer(\"x x\")", "`pattern`"),
+    ] {
+        let d = error_of(src);
+        assert!(hint_of(&d).contains(want), "`{src}`: {d:?}");
+    }
+}
+
+#[test]
+fn a_method_from_another_tool_gets_the_waves_method() {
+    let d = error_of("let s = saw(110);\ns.lowpass(800)");
+    assert_eq!(at(&d), (2, 3), "{d}");
+    assert_eq!(d.message, "unknown function `lowpass`");
+    assert!(hint_of(&d).contains("`lpf`"), "{d:?}");
+    assert!(hint_of(&d).contains(".lpf(800)"), "an example: {d:?}");
+}
+
+#[test]
+fn an_assignment_without_let_says_to_declare_it() {
+    let d = error_of("tempo(120);\nbass = saw(55);\nbass");
+    assert_eq!(at(&d), (2, 1), "{d}");
+    assert_eq!(d.message, "`bass` is not declared: write `let bass = …`");
+    assert!(hint_of(&d).contains("`let` makes a variable"), "{d:?}");
+    // Reading an unknown name is still a spelling question.
+    let d = error_of("let bass = saw(55);\nbas");
+    assert!(hint_of(&d).contains("did you mean `bass`"), "{d:?}");
+}
+
+#[test]
+fn a_literal_integer_division_is_a_warning_at_the_slash() {
+    let c = compile_source("sine(440) * (1/4)", "test.rhai", Path::new("."), SR)
+        .expect("it still compiles");
+    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+    let w = &c.warnings[0];
+    assert_eq!(
+        (w.file.as_str(), w.line, w.col),
+        ("test.rhai", 1, 15),
+        "{w}"
+    );
+    assert!(w.message.contains("integer division"), "{w}");
+    assert!(hint_of(w).contains("integer division gives 0"), "{w:?}");
+    assert!(hint_of(w).contains("write 1.0/4"), "{w:?}");
+    let r = w.render_warning(Some("sine(440) * (1/4)"));
+    assert!(r.starts_with("warning: test.rhai:1:15: "), "{r}");
+
+    // A fraction written as one, or a division that is exact, says nothing.
+    for src in ["sine(440) * (1.0/4)", "sine(440) * (8/4)", "saw(55) * 1/4"] {
+        let c = compile_source(src, "test.rhai", Path::new("."), SR).unwrap();
+        assert!(c.warnings.is_empty(), "`{src}`: {:?}", c.warnings);
+    }
+}
+
+#[test]
+fn a_zero_from_integer_division_gets_the_same_hint() {
+    let d = error_of("noise() * perc(metro(1/4), 0.001, 0.1)");
+    assert_eq!(at(&d), (1, 16), "{d}");
+    assert!(d.message.contains("must be above 0 (got 0)"), "{d}");
+    assert!(hint_of(&d).contains("integer division gives 0"), "{d:?}");
+    assert!(hint_of(&d).contains("write 1.0/4"), "{d:?}");
+    assert!(
+        hint_of(&d).contains("`1/4` at 1:23"),
+        "points at the `/`: {d:?}"
+    );
+}
+
+#[test]
+fn an_unknown_function_of_a_patch_lists_what_the_patch_offers() {
+    let dir = TempDir::new("diagnostics", "patch_list");
+    dir.write(
+        "patches/drums.rhai",
+        "fn kick() { sine(50) }\nfn snare(level) { noise() * level }\nprivate fn helper() { 1 }\n",
+    );
+    let main = dir.write(
+        "main.rhai",
+        "import \"patches/drums\" as drums;\n\ndrums::kik()\n",
+    );
+    let d = compile_file(&main, SR).expect_err("no such function");
+    assert_eq!(at(&d), (3, 8), "{d}");
+    assert_eq!(d.message, "`drums` has no function `kik`");
+    let hint = hint_of(&d);
+    assert!(hint.contains("did you mean `drums::kick`?"), "{hint}");
+    assert!(
+        hint.contains("drums::kick(), drums::snare(level)"),
+        "{hint}"
+    );
+    assert!(!hint.contains("helper"), "a private fn is listed: {hint}");
+
+    // A known function with the wrong arguments shows its forms.
+    dir.write(
+        "main.rhai",
+        "import \"patches/drums\" as drums;\ndrums::snare(1, 2)\n",
+    );
+    let d = compile_file(&main, SR).expect_err("wrong arguments");
+    assert!(d.message.contains("no form of `drums::snare`"), "{d}");
+    assert!(d.message.contains("(integer, integer)"), "{d}");
+}
+
+#[test]
+fn a_missing_paren_also_points_where_it_was_opened() {
+    let src = "let a = 1;\nlet b = sine(440 * a\nlet c = 2;\nb";
+    let d = error_of(src);
+    assert_eq!(at(&d), (2, 21), "{d}");
+    let notes = d.notes.join("\n");
+    assert!(
+        notes.contains("the `(` opened at test.rhai:2:13 is not closed"),
+        "{notes}"
+    );
+    assert_eq!(hint_of(&d), "add the `)` that closes it");
+    let r = d.render(Some(src));
+    assert!(r.contains("note: the `(` opened at test.rhai:2:13"), "{r}");
+
+    // Nested calls: the innermost open one.
+    let d = error_of("let x = saw(sine(1).range(100, 200);\nx");
+    assert!(
+        d.notes.join("\n").contains("opened at test.rhai:1:12"),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn types_are_named_in_words() {
+    let d = error_of("saw(110).lpf(800, 0.7, 1, 2)");
+    assert!(
+        d.message
+            .contains("no form of `lpf` takes (signal, integer, number, integer, integer)"),
+        "{d}"
+    );
+    let d = error_of("let a = sine(1);\n42");
+    assert!(d.message.ends_with("ends with an integer"), "{d}");
+    let d = error_of("sine(0.0 / 0.0)");
+    assert!(d.message.contains("`freq` is not a number (NaN)"), "{d}");
+    let d = error_of("sine(1) * \"a\"");
+    assert_eq!(d.message, "`*` cannot combine (signal, string)");
+    let d = error_of("mix(1)");
+    assert!(d.message.ends_with("got an integer"), "{d}");
+}
+
+/// Broken scripts of every kind: no diagnostic may name a Rust type.
+#[test]
+fn no_diagnostic_names_a_rust_type() {
+    let scripts = [
+        "saw(110).lpf(800, 0.7, 1, 2)",
+        "sine(1) * \"a\"",
+        "sine(1) * [1, 2]",
+        "let a = sine(1);\n42",
+        "let a = sine(1);\n4.5",
+        "let a = sine(1);\n\"s\"",
+        "let a = sine(1);\n[1]",
+        "let a = sine(1);\n#{a: 1}",
+        "let a = sine(1);\ntrue",
+        "let a = sine(1);\n|x| x",
+        "sine(0.0 / 0.0)",
+        "sine(1.0 / 0.0)",
+        "sine(\"440\")",
+        "sine(true)",
+        "sine([1])",
+        "sine(|x| x)",
+        "saw(1).lpf(\"x\")",
+        "mix(1)",
+        "mix([1, \"a\"])",
+        "stereo(1, 2, 3)",
+        "let x = 1; x.freq",
+        "let x = sine(1); x[0]",
+        "let x = 1; for i in x { }",
+        "let x = \"a\" - 1; sine(1)",
+        "let x = 1; x.lpf(200)",
+        "poly(\"a\", |v| sine(1))",
+        "pattern(1)",
+        "pattern(\"x\").play(1)",
+        "param(1, 2)",
+        "param(\"a\", \"b\")",
+        "sine(1).track(2)",
+        "tempo(\"fast\")",
+        "sine(1).pan(sine(1), 2)",
+        "1.0 / \"a\"",
+        "let x = sine(1); x.count",
+        "note(1)",
+        "reload_at(1)",
+        "sine(1).id(2)",
+    ];
+    for src in scripts {
+        let shown = match compile_source(src, "test.rhai", Path::new("."), SR) {
+            Ok(c) => c
+                .warnings
+                .iter()
+                .map(|w| w.render_warning(Some(src)))
+                .collect::<String>(),
+            Err(d) => d.render(Some(src)),
+        };
+        for rust in [
+            "i64",
+            "f64",
+            "Signal",
+            "ImmutableString",
+            "rhai::",
+            "Dynamic",
+        ] {
+            assert!(!shown.contains(rust), "`{src}` names {rust}:\n{shown}");
+        }
+    }
+}
+
+#[test]
+fn binary_check_and_render_print_the_warning_and_still_succeed() {
+    let dir = TempDir::new("diagnostics", "bin_warn");
+    dir.write("w.rhai", "duration(0.1);\nsine(440) * (1/4)\n");
+    let out = waves(&dir.0, &["check", "w.rhai"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("warning: w.rhai:2:15: "), "{stderr}");
+    assert!(stderr.contains("sine(440) * (1/4)"), "{stderr}");
+    assert!(
+        stderr.contains("hint: integer division gives 0; write 1.0/4"),
+        "{stderr}"
+    );
+    assert_no_panic(&stderr);
+
+    let out = waves(&dir.0, &["render", "w.rhai", "-o", "w.wav"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("warning: w.rhai:2:15: "), "{stderr}");
+    assert!(dir.0.join("w.wav").exists());
+}

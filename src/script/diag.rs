@@ -1,6 +1,7 @@
 //! Diagnostics: script, import and graph errors as `file:line:col`, the source line with a
 //! marker and a hint; control thread only.
 
+use super::{plain::plain_types, synonyms, tokens};
 use crate::graph::GraphError;
 use rhai::{EvalAltResult, ParseError, Position};
 use std::fmt;
@@ -53,7 +54,16 @@ impl Diagnostic {
 
     /// The full report, with the source line read from `source` (or from disk when `None`).
     pub fn render(&self, source: Option<&str>) -> String {
-        let mut s = format!("error: {}: {}\n", self.location(), self.message);
+        self.render_as("error", source)
+    }
+
+    /// `render` for something the script may well mean but probably does not (it still runs).
+    pub fn render_warning(&self, source: Option<&str>) -> String {
+        self.render_as("warning", source)
+    }
+
+    fn render_as(&self, label: &str, source: Option<&str>) -> String {
+        let mut s = format!("{label}: {}: {}\n", self.location(), self.message);
         let text = match source {
             Some(t) => Some(t.to_string()),
             None => std::fs::read_to_string(&self.file).ok(),
@@ -95,7 +105,8 @@ fn line_col(pos: Position) -> (usize, usize) {
 
 pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) -> Diagnostic {
     let (mut line, mut col) = line_col(err.1);
-    let msg = err.0.to_string();
+    let reported = (line, col);
+    let msg = plain_types(&err.0.to_string());
     let lines: Vec<&str> = source.lines().collect();
     // Rhai reports a missing token where the next one starts (often the next line, or past
     // the end of the file); the mistake is at the end of the last code before it.
@@ -120,11 +131,36 @@ pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) 
     }
     let hint = match &*err.0 {
         rhai::ParseErrorType::VariableUndefined(v) => {
-            let hint = closest(v, names)
-                .map(|c| format!("did you mean `{c}`?"))
+            if assigned_at(source, line, col, v) {
+                return Diagnostic::new(
+                    file,
+                    line,
+                    col,
+                    format!("`{v}` is not declared: write `let {v} = …`"),
+                )
+                .with_hint(Some(format!(
+                    "`let` makes a variable; after that, `{v} = …` changes it"
+                )));
+            }
+            let hint = name_hint(v, &variables(names), names)
                 .unwrap_or_else(|| "declare it first with `let`".into());
             return Diagnostic::new(file, line, col, format!("unknown variable `{v}`"))
                 .with_hint(Some(hint));
+        }
+        // A missing `)` shows as a missing `,` when the next line goes on with a value.
+        rhai::ParseErrorType::MissingToken(t, _) if [")", "]", "}", ","].contains(&t.as_str()) => {
+            let mut d = Diagnostic::new(file, line, col, msg);
+            if let Some((o, l, c)) = unclosed(source, t, reported) {
+                d.notes
+                    .push(format!("the `{o}` opened at {file}:{l}:{c} is not closed"));
+                let close = match o.as_str() {
+                    "(" => ")",
+                    "[" => "]",
+                    _ => "}",
+                };
+                d.hint = Some(format!("add the `{close}` that closes it"));
+            }
+            return d;
         }
         _ if msg.contains("'eval'") => Some(
             "eval is disabled: scripts are shared, so they cannot run code from strings".into(),
@@ -142,9 +178,100 @@ pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) 
     Diagnostic::new(file, line, col, msg).with_hint(hint)
 }
 
+/// Whether `name` at line:col is assigned to (`name = …`, `name += …`): an undeclared
+/// variable there was meant to be declared.
+fn assigned_at(source: &str, line: usize, col: usize, name: &str) -> bool {
+    let Some(text) = source.lines().nth(line.wrapping_sub(1)) else {
+        return false;
+    };
+    let rest: String = text.chars().skip(col.saturating_sub(1)).collect();
+    let Some(after) = rest.strip_prefix(name) else {
+        return false;
+    };
+    let after = after.trim_start();
+    let op_assign = ["+=", "-=", "*=", "/=", "%="]
+        .iter()
+        .any(|op| after.starts_with(op));
+    op_assign || (after.starts_with('=') && !after.starts_with("=="))
+}
+
+fn opener(closer: &str) -> &'static str {
+    match closer {
+        ")" => "(",
+        "]" => "[",
+        _ => "{",
+    }
+}
+
+/// The innermost bracket still open where the parser stopped, of the kind `closer` closes
+/// (any kind for `,`), and where it was opened.
+fn unclosed(source: &str, closer: &str, stop: (usize, usize)) -> Option<(String, usize, usize)> {
+    let mut open: Vec<(String, usize, usize)> = Vec::new();
+    for t in tokens::tokens(source) {
+        if stop.0 > 0 && (t.line, t.col) >= stop {
+            break;
+        }
+        if t.kind != tokens::Kind::Punct {
+            continue;
+        }
+        match t.text.as_str() {
+            "(" | "[" | "{" => open.push((t.text, t.line, t.col)),
+            // A stray closer of another kind leaves the openers: Rhai complains of those.
+            ")" | "]" | "}" if open.last().is_some_and(|(o, ..)| o == opener(&t.text)) => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.into_iter()
+        .rev()
+        .find(|(o, ..)| closer == "," || o == opener(closer))
+}
+
+/// The names that may be variables: a variable misspelt is more likely one of the script's
+/// own than one of the vocabulary's functions (`bas` is `bass`, not `bars`).
+fn variables(names: &[String]) -> Vec<String> {
+    let vocab = crate::script::dsl::functions();
+    names
+        .iter()
+        .filter(|n| !vocab.iter().any(|f| f.name == n.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// The hint for an unknown name: the waves function another tool's name means, else the
+/// nearest spelling in `first`, then in `then`.
+fn name_hint(name: &str, first: &[String], then: &[String]) -> Option<String> {
+    if let Some(w) = synonyms::lookup(name) {
+        let example = crate::script::dsl::functions()
+            .iter()
+            .find(|f| f.name == w)
+            .map(|f| format!(", e.g. {}", f.example))
+            .unwrap_or_default();
+        return Some(format!("waves calls it `{w}`{example}"));
+    }
+    closest(name, first)
+        .or_else(|| closest(name, then))
+        .map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The functions a patch offers, as `name(params)`, given the file that imported it and the
+/// name it was imported as.
+pub type Offered<'a> = &'a dyn Fn(&str, &str) -> Option<Vec<String>>;
+
 /// Turns a Rhai runtime error (possibly nested through imports and function calls) into one
 /// diagnostic at the innermost position.
 pub fn from_eval(err: &EvalAltResult, file: &str, names: &[String]) -> Diagnostic {
+    from_eval_with(err, file, names, &|_, _| None)
+}
+
+/// `from_eval` where an unknown `patch::name()` can list what the patch offers.
+pub fn from_eval_with(
+    err: &EvalAltResult,
+    file: &str,
+    names: &[String],
+    offered: Offered,
+) -> Diagnostic {
     let mut file = file.to_string();
     let mut notes = Vec::new();
     // The innermost import or call site with a position, for an error that has none (a
@@ -190,19 +317,24 @@ pub fn from_eval(err: &EvalAltResult, file: &str, names: &[String]) -> Diagnosti
         notes.pop();
         (file, line, col) = (f, l, c);
     }
-    let (msg, hint) = describe(e, names);
+    let (msg, hint) = describe(e, &file, names, offered);
     notes.reverse();
     let mut d = Diagnostic::new(&file, line, col, msg).with_hint(hint);
     d.notes = notes;
     d
 }
 
-fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
+fn describe(
+    e: &EvalAltResult,
+    file: &str,
+    names: &[String],
+    offered: Offered,
+) -> (String, Option<String>) {
     use EvalAltResult::*;
     match e {
         ErrorFunctionNotFound(sig, _) => {
             let name = sig.split(['(', ' ']).next().unwrap_or(sig).trim();
-            let args = sig[name.len()..].trim();
+            let args = plain_types(sig[name.len()..].trim());
             let vocab: Vec<String> = crate::script::dsl::functions()
                 .iter()
                 .map(|f| f.name.to_string())
@@ -212,6 +344,9 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
                     format!("`{name}` cannot combine {args}"),
                     Some("signals combine with numbers and other signals".into()),
                 );
+            }
+            if let Some((patch, fname)) = name.rsplit_once("::") {
+                return in_patch(patch, fname, &args, offered(file, patch));
             }
             if vocab.iter().any(|n| n == name) {
                 let forms: Vec<String> = crate::script::dsl::functions()
@@ -224,22 +359,17 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
                 } else {
                     Some(format!("{name} takes {}", forms.join(" or ")))
                 };
-                (
-                    format!("no form of `{name}` takes these arguments: {sig}"),
-                    hint,
-                )
+                (format!("no form of `{name}` takes {args}"), hint)
             } else {
-                let near = closest(name, &vocab).or_else(|| closest(name, names));
                 (
                     format!("unknown function `{name}`"),
-                    near.map(|c| format!("did you mean `{c}`?")),
+                    name_hint(name, &vocab, names),
                 )
             }
         }
         ErrorVariableNotFound(v, _) => (
             format!("unknown variable `{v}`"),
-            closest(v, names)
-                .map(|c| format!("did you mean `{c}`?"))
+            name_hint(v, &variables(names), names)
                 .or_else(|| Some("declare it first with `let`".into())),
         ),
         ErrorTooManyOperations(_) => (
@@ -261,9 +391,9 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
         ),
         ErrorRuntime(v, _) => (v.to_string(), None),
         ErrorModuleNotFound(m, _) => (format!("cannot import \"{m}\""), None),
-        ErrorParsing(t, _) => (t.to_string(), None),
+        ErrorParsing(t, _) => (plain_types(&t.to_string()), None),
         other => {
-            let text = other.to_string();
+            let text = plain_types(&other.to_string());
             // Rhai appends the position, which the diagnostic already shows.
             let text = match text.rfind(" (line ") {
                 Some(i) => text[..i].to_string(),
@@ -272,6 +402,48 @@ fn describe(e: &EvalAltResult, names: &[String]) -> (String, Option<String>) {
             (text, None)
         }
     }
+}
+
+/// An unknown `patch::fname(args)`: what the patch offers instead.
+fn in_patch(
+    patch: &str,
+    fname: &str,
+    args: &str,
+    offered: Option<Vec<String>>,
+) -> (String, Option<String>) {
+    let Some(offered) = offered else {
+        return (format!("unknown function `{patch}::{fname}`"), None);
+    };
+    let list = offered
+        .iter()
+        .map(|f| format!("{patch}::{f}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fnames: Vec<String> = offered
+        .iter()
+        .map(|f| f.split('(').next().unwrap_or(f).to_string())
+        .collect();
+    if offered.is_empty() {
+        return (
+            format!("`{patch}` has no function `{fname}`"),
+            Some(format!(
+                "`{patch}` offers no functions (a `private fn` is not offered)"
+            )),
+        );
+    }
+    if fnames.iter().any(|n| n == fname) {
+        return (
+            format!("no form of `{patch}::{fname}` takes {args}"),
+            Some(format!("`{patch}` offers {list}")),
+        );
+    }
+    let near = closest(fname, &fnames)
+        .map(|c| format!("did you mean `{patch}::{c}`? "))
+        .unwrap_or_default();
+    (
+        format!("`{patch}` has no function `{fname}`"),
+        Some(format!("{near}`{patch}` offers {list}")),
+    )
 }
 
 pub fn from_graph(err: &GraphError, fallback_file: &str) -> Diagnostic {

@@ -4,12 +4,16 @@ pub mod builder;
 pub mod diag;
 pub mod dsl;
 pub mod engine;
+pub mod lint;
 pub mod midi;
 pub mod monitor;
 pub mod params;
+pub mod plain;
 pub mod resolver;
 pub mod samples;
 pub mod sequencing;
+pub mod synonyms;
+pub mod tokens;
 
 pub use diag::Diagnostic;
 pub use params::{Overrides, ParamInfo};
@@ -31,6 +35,9 @@ pub struct Compiled {
     pub files: Vec<PathBuf>,
     /// The parameters the script declared with `param(..)`, in declaration order.
     pub params: Vec<ParamInfo>,
+    /// What the script probably does not mean though it runs (`1/4` is 0), entry file first;
+    /// each command prints them with `Diagnostic::render_warning`.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Compiles the script at `path`. Imports resolve inside the script's folder.
@@ -110,7 +117,15 @@ pub fn compile_source_with(
         let mut scope = Scope::new();
         engine
             .eval_ast_with_scope::<Dynamic>(&mut scope, &ast)
-            .map_err(|e| diag::from_eval(&e, file, &names))?
+            .map_err(|e| {
+                let im = imports.borrow();
+                let offered = |from: &str, alias: &str| im.offered(root, from, alias);
+                let d = diag::from_eval_with(&e, file, &names, &offered);
+                match im.sources.get(&d.file) {
+                    Some(text) => lint::explain(d, text),
+                    None => d,
+                }
+            })?
     };
     let out = output_signal(result, source, file)?;
     // Only now is every parameter declared: an override must name one of them.
@@ -133,11 +148,30 @@ pub fn compile_source_with(
     graph::assign_keys(&mut spec);
     let mut files = imports.borrow().files.clone();
     files.extend(sample_files);
+    let warnings = warnings_of(&imports.borrow(), file);
     Ok(Compiled {
         spec,
         files,
         params,
+        warnings,
     })
+}
+
+/// Prints warnings to stderr, each with its source line and hint.
+pub fn print_warnings(warnings: &[Diagnostic]) {
+    for w in warnings {
+        crate::tell_raw!("{}", w.render_warning(None));
+    }
+}
+
+/// The warnings of every file the script read, the entry script's first.
+fn warnings_of(imports: &Imports, entry: &str) -> Vec<Diagnostic> {
+    let mut names: Vec<&String> = imports.sources.keys().collect();
+    names.sort_by_key(|n| (n.as_str() != entry, n.as_str()));
+    names
+        .into_iter()
+        .flat_map(|n| lint::warnings(&imports.sources[n], n))
+        .collect()
 }
 
 /// The engine scripts run in: hardened, sandboxed under `root`, with the whole vocabulary
@@ -190,7 +224,7 @@ fn output_signal(result: Dynamic, source: &str, file: &str) -> Result<Sig, Diagn
     let got = if result.is_unit() {
         "nothing (the last line ends with `;`?)".to_string()
     } else {
-        format!("a {}", result.type_name())
+        dsl::args::type_name(&result).to_string()
     };
     Err(Diagnostic::new(
         file,

@@ -4,7 +4,7 @@
 //! only.
 
 use super::diag::{Diagnostic, closest};
-use super::dsl::args::{call_pos, err_at, type_name};
+use super::dsl::args::{call_pos, err_at, finite, type_name};
 use crate::graph::SrcPos;
 use rhai::{Dynamic, Engine, EvalAltResult, NativeCallContext};
 use std::cell::RefCell;
@@ -292,8 +292,7 @@ fn number(d: &Dynamic, what: &str) -> Result<f64, String> {
         return Ok(i as f64);
     }
     match d.clone().try_cast::<f64>() {
-        Some(f) if f.is_finite() => Ok(f),
-        Some(f) => Err(format!("`{what}` is {f}, which is not a finite number")),
+        Some(f) => finite(f, what),
         None => Err(format!("`{what}` must be a number, got {}", type_name(d))),
     }
 }

@@ -20,6 +20,52 @@ pub struct Imports {
     cache: HashMap<PathBuf, Shared<Module>>,
 }
 
+impl Imports {
+    /// What the patch imported into `file` as `alias` offers: its public functions as
+    /// `name(params)`, or `None` when no such import was read.
+    pub fn offered(&self, root: &Path, file: &str, alias: &str) -> Option<Vec<String>> {
+        let path = import_path(self.sources.get(file)?, alias)?;
+        let shown = shown_name(root, &path);
+        let ast = self
+            .asts
+            .iter()
+            .find(|a| a.source() == Some(shown.as_str()))?;
+        let mut fns: Vec<String> = ast
+            .iter_functions()
+            .filter(|f| f.access != rhai::FnAccess::Private && !f.name.starts_with("anon$"))
+            .map(|f| format!("{}({})", f.name, f.params.join(", ")))
+            .collect();
+        fns.sort();
+        fns.dedup();
+        Some(fns)
+    }
+}
+
+/// The path of `import "PATH" as alias` in `src`.
+fn import_path(src: &str, alias: &str) -> Option<String> {
+    let t = super::tokens::tokens(src);
+    t.windows(4).find_map(|w| {
+        let is = |i: usize, text: &str| w[i].text == text;
+        let quoted = w[1].kind == super::tokens::Kind::Str && w[1].text.len() >= 2;
+        (is(0, "import") && quoted && is(2, "as") && is(3, alias))
+            .then(|| w[1].text[1..w[1].text.len() - 1].to_string())
+    })
+}
+
+/// The name an import's messages give its file: as the user would type it, not its
+/// canonical path.
+fn shown_name(root: &Path, path: &str) -> String {
+    let mut shown = if root == Path::new(".") {
+        PathBuf::from(path)
+    } else {
+        root.join(path)
+    };
+    if shown.extension().is_none() {
+        shown.set_extension("rhai");
+    }
+    shown.display().to_string()
+}
+
 pub struct SandboxResolver {
     root: PathBuf,
     pub imports: Rc<RefCell<Imports>>,
@@ -87,16 +133,7 @@ impl ModuleResolver for SandboxResolver {
         }
         let text = std::fs::read_to_string(&file)
             .map_err(|e| refuse(path, &format!("cannot be read ({e})"), pos))?;
-        // Messages name the file as the user would type it, not its canonical path.
-        let mut shown = if self.root == Path::new(".") {
-            PathBuf::from(path)
-        } else {
-            self.root.join(path)
-        };
-        if shown.extension().is_none() {
-            shown.set_extension("rhai");
-        }
-        let name = shown.display().to_string();
+        let name = shown_name(&self.root, path);
         let in_module =
             |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos));
         let mut ast = engine

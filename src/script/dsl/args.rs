@@ -48,21 +48,46 @@ pub(crate) fn err_at(msg: String, pos: Position) -> Box<EvalAltResult> {
     Box::new(EvalAltResult::ErrorRuntime(msg.into(), pos))
 }
 
+/// What a value is, in the words a script's author uses (never a Rust type's name).
 pub(crate) fn type_name(d: &Dynamic) -> &'static str {
     if d.is::<Sig>() {
         "a signal"
-    } else if d.is_string() {
+    } else if d.is::<i64>() {
+        "an integer"
+    } else if d.is::<f64>() {
+        "a number"
+    } else if d.is_string() || d.is_char() {
         "a string"
     } else if d.is_unit() {
         "nothing (())"
     } else if d.is_array() {
         "an array"
+    } else if d.is_map() {
+        "a map"
     } else if d.is_bool() {
-        "a bool"
+        "true or false"
     } else if d.is::<FnPtr>() {
         "a function"
     } else {
-        "another type"
+        match d.type_name().rsplit("::").next().unwrap_or("") {
+            "Voice" => "a voice",
+            "Pat" => "a pattern",
+            "MidiNotes" => "MIDI notes",
+            _ => "another kind of value",
+        }
+    }
+}
+
+/// A float argument must be a finite number: NaN and infinity cannot be played.
+pub(crate) fn finite(f: f64, what: &str) -> Result<f64, String> {
+    if f.is_nan() {
+        Err(format!(
+            "`{what}` is not a number (NaN); was something divided by 0?"
+        ))
+    } else if f.is_infinite() {
+        Err(format!("`{what}` is infinite; was something divided by 0?"))
+    } else {
+        Ok(f)
     }
 }
 
@@ -71,10 +96,7 @@ pub fn arg(d: &Dynamic, what: &str) -> Result<Arg, String> {
         return Ok(Arg::Num(i as f64));
     }
     if let Some(f) = d.clone().try_cast::<f64>() {
-        if !f.is_finite() {
-            return Err(format!("`{what}` is {f}, which is not a finite number"));
-        }
-        return Ok(Arg::Num(f));
+        return finite(f, what).map(Arg::Num);
     }
     if let Some(s) = d.clone().try_cast::<Sig>() {
         return Ok(Arg::Sig(s));

@@ -123,7 +123,7 @@ pub const FORMS: &[FnDef] = &[
             let name = a[1]
                 .clone()
                 .into_immutable_string()
-                .map_err(|t| format!("id needs a name in quotes (got {t})"))?;
+                .map_err(|_| format!("id needs a name in quotes (got {})", type_name(&a[1])))?;
             if name.is_empty() || name.len() > 64 {
                 return Err("an id must be 1 to 64 characters".into());
             }
@@ -279,7 +279,7 @@ pub(crate) fn mix(b: &mut Builder, p: &SrcPos, list: &Dynamic) -> Result<Dynamic
     let arr = list
         .clone()
         .into_array()
-        .map_err(|t| format!("mix needs an array like [a, b, c], got {t}"))?;
+        .map_err(|_| format!("mix needs an array like [a, b, c], got {}", type_name(list)))?;
     if arr.is_empty() {
         return Err("mix of an empty array: give it at least one signal".into());
     }

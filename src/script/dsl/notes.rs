@@ -15,10 +15,12 @@ pub const FORMS: &[FnDef] = &[
         "frequency of a note name, spelt as in patterns: letter, sharps (# or s) or flats (b or f), octave (3 if left out; a4 = 440 Hz)",
         "saw(note(\"c#3\"))",
         Some(|_, _, a| {
-            let s = a[0]
-                .clone()
-                .into_immutable_string()
-                .map_err(|t| format!("note needs a name in quotes like \"a4\" (got {t})"))?;
+            let s = a[0].clone().into_immutable_string().map_err(|_| {
+                format!(
+                    "note needs a name in quotes like \"a4\" (got {})",
+                    type_name(&a[0])
+                )
+            })?;
             let m = crate::pattern::notes::parse(&s).map_err(|e| format!("note(\"{s}\"): {e}"))?;
             Ok(Dynamic::from(midi_to_hz(f64::from(m))))
         })

@@ -79,10 +79,12 @@ pub const FORMS: &[FnDef] = &[
         "when an edit of this script is heard: \"now\" (next block), \"beat\" or \"bar\" (the next one on the transport)",
         "reload_at(\"bar\");",
         Some(|b, _, a| {
-            let w = a[0]
-                .clone()
-                .into_immutable_string()
-                .map_err(|t| format!("reload_at needs \"now\", \"beat\" or \"bar\" (got {t})"))?;
+            let w = a[0].clone().into_immutable_string().map_err(|_| {
+                format!(
+                    "reload_at needs \"now\", \"beat\" or \"bar\" (got {})",
+                    type_name(&a[0])
+                )
+            })?;
             b.reload_beats =
                 Some(quantize_beats(&w).ok_or_else(|| {
                     format!("reload_at(\"{w}\"): use \"now\", \"beat\" or \"bar\"")
