@@ -417,3 +417,35 @@ fn a_fixed_error_leaves_the_status_line() {
     );
     assert!(after.contains("✓ unchanged"), "{tail}");
 }
+
+#[test]
+fn devices_lists_outputs_only_and_names_the_host_used() {
+    let dir = dir_with_tone("devices");
+    let o = waves(&dir.0, &["devices"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let used: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("used unless --host says otherwise"))
+        .collect();
+    assert_eq!(used.len(), 1, "one host is the one used:\n{out}");
+    let outputs = out.split("MIDI inputs:").next().unwrap_or("");
+    assert!(
+        !outputs.contains("JACK Input"),
+        "a capture device among outputs:\n{out}"
+    );
+    // With a JACK server up (as under .ci/with-audio), its section lists its output.
+    let jack_up = std::env::var_os("JACK_DEFAULT_SERVER").is_some()
+        && Command::new("timeout")
+            .args(["5", "jack_lsp"])
+            .env("JACK_NO_START_SERVER", "1")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if jack_up && cfg!(feature = "jack") {
+        let jack = outputs
+            .split("Audio outputs (")
+            .find(|s| s.starts_with("JACK"))
+            .unwrap_or_else(|| panic!("no JACK section:\n{out}"));
+        assert!(!jack.contains("(none)"), "JACK lists no output:\n{out}");
+    }
+}

@@ -337,16 +337,24 @@ fn waves_in(dir: &Path, args: &[&str]) -> std::process::Output {
 fn output_names_from_the_command_line_and_config_are_checked() {
     let dir = TempDir::new("sandbox", "cli-output");
     dir.write("a.rhai", "duration(0.01);\nsine(440) * 0.1\n");
+    // `--output` names a recording, so it belongs to playing; it is checked before anything
+    // plays.
     for name in ["../x.wav", "sub/x.wav", "/tmp/x.wav", ".."] {
         let out = waves_in(
             &dir.0,
-            &["render", "a.rhai", "--output", name, "-o", "fine.wav"],
+            &["a.rhai", "--output", name, "--record", "--duration", "0.01"],
         );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{name}: {err}");
         assert!(err.contains("--output"), "{name}: {err}");
-        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Playing"),
+            "{name}: {err}"
+        );
     }
+    // `render` takes no recording name at all.
+    let out = waves_in(&dir.0, &["render", "a.rhai", "--output", "x.wav"]);
+    assert_eq!(out.status.code(), Some(2));
     // The same name in config.rhai stops `render` before it writes anything.
     dir.write(
         "config.rhai",

@@ -18,6 +18,15 @@ pub struct Choice {
     pub notes: Vec<String>,
 }
 
+/// Whether `d` can play: some hosts list their capture side among the outputs too (JACK's
+/// "JACK Input"), and say what it is only in its description.
+fn plays(d: &cpal::Device) -> bool {
+    let input_only = d
+        .description()
+        .is_ok_and(|x| x.direction() == cpal::DeviceDirection::Input);
+    !input_only && d.supports_output()
+}
+
 pub fn device_name(d: &cpal::Device) -> String {
     d.description()
         .map(|x| x.name().to_string())
@@ -78,7 +87,7 @@ pub fn choose(
             let id = d.id().map(|i| i.to_string()).unwrap_or_default();
             if found.is_none()
                 && (name.to_lowercase().contains(&needle) || id.to_lowercase().contains(&needle))
-                && d.supports_output()
+                && plays(&d)
             {
                 found = Some(d);
             }
@@ -237,8 +246,7 @@ fn list_host(host: &cpal::Host, default_host: bool) -> Vec<String> {
         Ok(devs) => {
             let mut any = false;
             for d in devs {
-                // Some hosts list their capture side among outputs (JACK's "JACK Input").
-                if !d.supports_output() {
+                if !plays(&d) {
                     continue;
                 }
                 any = true;
