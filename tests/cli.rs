@@ -435,13 +435,7 @@ fn devices_lists_outputs_only_and_names_the_host_used() {
         "a capture device among outputs:\n{out}"
     );
     // With a JACK server up (as under .ci/with-audio), its section lists its output.
-    let jack_up = std::env::var_os("JACK_DEFAULT_SERVER").is_some()
-        && Command::new("timeout")
-            .args(["5", "jack_lsp"])
-            .env("JACK_NO_START_SERVER", "1")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if jack_up && cfg!(feature = "jack") {
+    if common::jack_answers() && cfg!(feature = "jack") {
         let jack = outputs
             .split("Audio outputs (")
             .find(|s| s.starts_with("JACK"))

@@ -183,6 +183,16 @@ fn uri(path: &Path) -> String {
     format!("file://{}", path.display())
 }
 
+/// Asserts that `location` (an LSP Location) is `file` at `line`:`character` (0-based).
+fn assert_at(location: &Value, file: &Path, line: u32, character: u32) {
+    assert_eq!(location["uri"], json!(uri(file)), "{location}");
+    assert_eq!(
+        location["range"]["start"],
+        json!({"line": line, "character": character}),
+        "{location}"
+    );
+}
+
 fn labels(items: &Value) -> Vec<String> {
     let items = items.get("items").unwrap_or(items);
     items
@@ -326,16 +336,7 @@ fn a_scripted_editor_session() {
 
     // Go to definition of an imported patch's function: its `fn` line in the patch.
     let loc = c.at("textDocument/definition", &main_uri, 5, 6);
-    assert_eq!(
-        loc["uri"],
-        json!(uri(&root.join("patches/kit.rhai"))),
-        "{loc}"
-    );
-    assert_eq!(
-        loc["range"]["start"],
-        json!({"line": 4, "character": 3}),
-        "{loc}"
-    );
+    assert_at(&loc, &root.join("patches/kit.rhai"), 4, 3);
 
     // A patch's functions: completed after `kit::`, hovered with the comment above them.
     let names = labels(&c.at("textDocument/completion", &main_uri, 5, 5));
@@ -350,16 +351,7 @@ fn a_scripted_editor_session() {
     // The alias itself leads to the patch file; the script's own `fn` is completed and
     // found.
     let loc = c.at("textDocument/definition", &main_uri, 5, 1);
-    assert_eq!(
-        loc["uri"],
-        json!(uri(&root.join("patches/kit.rhai"))),
-        "{loc}"
-    );
-    assert_eq!(
-        loc["range"]["start"],
-        json!({"line": 0, "character": 0}),
-        "{loc}"
-    );
+    assert_at(&loc, &root.join("patches/kit.rhai"), 0, 0);
     let items = c.at("textDocument/completion", &main_uri, 7, 3);
     let list = items
         .get("items")
@@ -423,16 +415,7 @@ fn errors_in_imports_and_hostile_text() {
     assert!(msg.contains("note: in a call to hit() at"), "{msg}");
     assert_eq!(d[0]["range"]["start"]["line"], json!(2), "{d:?}");
     let related = &d[0]["relatedInformation"][0]["location"];
-    assert_eq!(
-        related["uri"],
-        json!(uri(&root.join("patches/bad.rhai"))),
-        "{d:?}"
-    );
-    assert_eq!(
-        related["range"]["start"],
-        json!({"line": 1, "character": 2}),
-        "{d:?}"
-    );
+    assert_at(related, &root.join("patches/bad.rhai"), 1, 2);
 
     // A patch that does not parse: reported at the import.
     let other = uri(&root.join("other.rhai"));

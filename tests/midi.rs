@@ -116,13 +116,7 @@ mod jack {
         if !audio_or_skip() {
             return false;
         }
-        let ok = std::env::var("JACK_DEFAULT_SERVER").is_ok()
-            && std::process::Command::new("timeout")
-                .args(["5", "jack_lsp"])
-                .env("JACK_NO_START_SERVER", "1")
-                .output()
-                .is_ok_and(|o| o.status.success());
-        if ok {
+        if common::jack_answers() {
             return true;
         }
         if std::env::var_os("WAVES_REQUIRE_AUDIO").is_some() {

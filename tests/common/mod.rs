@@ -84,6 +84,16 @@ pub fn audio_or_skip() -> bool {
     false
 }
 
+/// True when a JACK server answers as `$JACK_DEFAULT_SERVER` (as under .ci/with-audio).
+pub fn jack_answers() -> bool {
+    std::env::var("JACK_DEFAULT_SERVER").is_ok()
+        && std::process::Command::new("timeout")
+            .args(["5", "jack_lsp"])
+            .env("JACK_NO_START_SERVER", "1")
+            .output()
+            .is_ok_and(|o| o.status.success())
+}
+
 fn pactl_info() -> Result<(), String> {
     let out = std::process::Command::new("timeout")
         .args(["5", "pactl", "info"])

@@ -21,6 +21,16 @@ pub(super) enum Kind {
     Corner(f32),
 }
 
+impl Kind {
+    /// The residual a discontinuity of this kind adds.
+    fn table(self, tables: &sinc::Residuals) -> &[f32] {
+        match self {
+            Kind::Jump(_) => &tables.step,
+            Kind::Corner(_) => &tables.corner,
+        }
+    }
+}
+
 /// Where in the cycle a family sits.
 #[derive(Clone, Copy)]
 pub(super) enum At {
@@ -275,10 +285,7 @@ impl Limited {
             (self.last_t[lane], self.last_w[lane], self.last_d[lane]);
         let ring = &mut self.ring;
         for &(at, kind) in wave.families {
-            let table = match kind {
-                Kind::Jump(_) => &tables.step[..],
-                Kind::Corner(_) => &tables.corner[..],
-            };
+            let table = kind.table(tables);
             let u = |n: usize| place(at, blk.t(n, lane), blk.w(n, lane));
             let mut add = |(tau, forward): (f32, bool), step: f32| {
                 ring.add(lane, table, tau, strength(kind, forward, step));
@@ -366,10 +373,7 @@ impl Limited {
         let places = &mut self.places[..BLOCK * lanes];
         let ring = &mut self.ring;
         for &(at, kind) in wave.families {
-            let table = match kind {
-                Kind::Jump(_) => &tables.step[..],
-                Kind::Corner(_) => &tables.corner[..],
-            };
+            let table = kind.table(tables);
             for (n, row) in places.chunks_exact_mut(lanes).enumerate() {
                 for (lane, u) in row.iter_mut().enumerate() {
                     *u = place(at, blk.t(n, lane), blk.w(n, lane));
