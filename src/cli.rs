@@ -98,7 +98,7 @@ pub enum Command {
     /// Render a script offline to a WAV file, as fast as possible.
     Render {
         file: PathBuf,
-        /// Output WAV path (default: <output_dir>/<script name>.wav, replaced if it exists).
+        /// Output WAV path, replaced if it exists (default: the first free <output_dir>/<script name>.wav, _2.wav, …).
         #[arg(short = 'o', long = "out", value_name = "FILE.wav")]
         out: Option<PathBuf>,
         /// Sample format: f32, i24 or i16.
@@ -597,7 +597,9 @@ pub fn render_file(
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_else(|| "out".into());
-            Path::new(&cfg.output_dir).join(format!("{stem}.wav"))
+            // Like a take, a render named by waves never replaces a file: only `-o` does.
+            crate::record::naming::unique_path(Path::new(&cfg.output_dir), &format!("{stem}.wav"))
+                .map_err(|e| format!("error: cannot name the render in {}: {e}", cfg.output_dir))?
         }
     };
     if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
