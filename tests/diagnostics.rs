@@ -574,3 +574,37 @@ fn binary_check_and_render_print_the_warning_and_still_succeed() {
     assert!(stderr.contains("warning: w.rhai:2:15: "), "{stderr}");
     assert!(dir.0.join("w.wav").exists());
 }
+
+#[test]
+fn a_function_left_open_names_its_brace() {
+    let src = "fn pad(f) {\n  let x = saw(f);\n  x.lpf(800)\n\npad(220)\n";
+    let d = error_of(src);
+    assert!(
+        d.notes
+            .iter()
+            .any(|n| n == "the `{` opened at test.rhai:1:11 is never closed"),
+        "{:?}",
+        d.notes
+    );
+    assert_eq!(d.hint.as_deref(), Some("add the `}` that closes it"));
+    // A missing `;` with every brace closed is just that.
+    let d = error_of("let a = 1\nlet b = 2;\na");
+    assert!(d.notes.is_empty(), "{:?}", d.notes);
+}
+
+#[test]
+fn warnings_are_shown_with_the_error_that_stops_the_script() {
+    let dir = TempDir::new("diagnostics", "warn_and_error");
+    dir.write(
+        "w.rhai",
+        "let a = sine(440) * (1/4);\nlet b = sine(440) +;\na\n",
+    );
+    let o = waves(&dir.0, &["check", "w.rhai"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    let warn = err
+        .find("warning: w.rhai:1:23: `1/4` is integer division")
+        .expect(&err);
+    let error = err.find("error: w.rhai:2:20:").expect(&err);
+    assert!(warn < error, "{err}");
+}

@@ -466,3 +466,92 @@ fn errors_in_imports_and_hostile_text() {
     let status = c.finish();
     assert!(status.success(), "exit status {status}");
 }
+
+#[test]
+fn voices_closures_own_functions_and_warnings() {
+    let dir = TempDir::new("lsp", "voices");
+    let root = dir.0.canonicalize().unwrap();
+    let doc = uri(&root.join("voices.rhai"));
+    let mut c = Client::start();
+    c.initialize(&root);
+
+    // A warning is published as one, beside the error it may explain.
+    c.open(&doc, "let a = sine(440) * (1/4);\na\n");
+    let d = c.diagnostics(&doc);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0]["severity"], json!(2), "a warning: {d:?}");
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("integer division"),
+        "{d:?}"
+    );
+    assert_eq!(d[0]["range"]["start"], json!({"line": 0, "character": 22}));
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": doc, "version": 2},
+               "contentChanges": [{"text": "let a = sine(440) * (1/4);\nsinee(3)\n"}]}),
+    );
+    let d = c.diagnostics(&doc);
+    let severities: Vec<&Value> = d.iter().map(|d| &d["severity"]).collect();
+    assert_eq!(severities, [&json!(1), &json!(2)], "{d:?}");
+
+    // A function defined after a `;`, and a closure with two parameters.
+    let text = "let x = 1; fn pad(f, g) { saw(f) }\npoly(4, |v, w| pad(v.index, w) * sine(v.\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": doc, "version": 3},
+               "contentChanges": [{"text": text}]}),
+    );
+    c.diagnostics(&doc);
+    // After `v.`: what a voice holds, not the signal methods.
+    let names = labels(&c.at("textDocument/completion", &doc, 1, 40));
+    for f in ["freq", "gate", "vel", "note", "index", "count"] {
+        assert!(names.contains(&f.to_string()), "{f} missing: {names:?}");
+    }
+    assert!(!names.contains(&"lpf".to_string()), "{names:?}");
+    // The closure's `|v, w|` comma is not poly's: its instrument is the second argument.
+    let help = c.at("textDocument/signatureHelp", &doc, 1, 15);
+    assert_eq!(help["activeParameter"], json!(1), "{help}");
+    let poly = help["signatures"][help["activeSignature"].as_u64().unwrap() as usize]["label"]
+        .as_str()
+        .unwrap();
+    assert!(poly.starts_with("poly("), "{help}");
+    // The script's own function: its signature, and where it is defined.
+    let help = c.at("textDocument/signatureHelp", &doc, 1, 28);
+    assert_eq!(help["signatures"][0]["label"], json!("pad(f, g)"), "{help}");
+    assert_eq!(help["activeParameter"], json!(1), "{help}");
+    let loc = c.at("textDocument/definition", &doc, 1, 16);
+    assert_at(&loc, &root.join("voices.rhai"), 0, 14);
+    let names = labels(&c.at("textDocument/completion", &doc, 1, 17));
+    assert!(names.contains(&"pad".to_string()), "{names:?}");
+
+    // A slow compile does not hold up the editor: a hover sent while it runs is
+    // answered before its diagnostics come.
+    let slow = "let x = 0;\nfor i in 0..100000000 { x += 1; }\nsine(440).reverb(0.3)\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": doc, "version": 4},
+               "contentChanges": [{"text": slow}]}),
+    );
+    std::thread::sleep(Duration::from_millis(20));
+    let hover = c.at("textDocument/hover", &doc, 2, 12);
+    assert!(
+        hover["contents"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("reverb")
+    );
+    let early = c.backlog.iter().any(|v| {
+        v["method"] == "textDocument/publishDiagnostics" && v["params"]["version"] == json!(4)
+    });
+    assert!(!early, "the hover waited for the compile");
+    let d = c.diagnostics(&doc);
+    assert!(
+        d[0]["message"].as_str().unwrap().contains("too long"),
+        "{d:?}"
+    );
+
+    assert!(c.finish().success());
+}

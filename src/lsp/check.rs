@@ -1,14 +1,83 @@
 //! Diagnostics: compiles an open document with the same compiler as `waves check` and turns
-//! its error into a protocol diagnostic; main thread (the server loop), between messages.
+//! its error and warnings into protocol diagnostics; on the checker thread, so that a long
+//! compile never holds up completion or hover on the server loop.
 
 use super::text::{byte_of_char, ident_at, line_of, uri_of_path, utf16_of_byte};
 use crate::script::{self, Diagnostic};
+use lsp_server::Notification;
+use lsp_types::notification::{Notification as _, PublishDiagnostics};
 use lsp_types::{DiagnosticRelatedInformation, DiagnosticSeverity, Location, Position, Range};
+use lsp_types::{PublishDiagnosticsParams, Uri};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 /// The rate scripts are checked at, as `waves check` does.
 const SAMPLE_RATE: f64 = 48000.0;
+
+/// A document to check: its text, version and file, or `None` once closed (its
+/// diagnostics are then published empty).
+pub type Job = (Uri, Option<(String, i32, PathBuf)>);
+
+/// The thread that checks documents. When several versions of a document wait, only the
+/// newest is compiled: while someone types, only the latest text is checked.
+pub struct Checker {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Checker {
+    pub fn start(publish: impl Fn(Notification) + Send + 'static) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("waves-lsp-check".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut latest: Vec<Job> = Vec::new();
+                    for (uri, doc) in std::iter::once(first).chain(rx.try_iter()) {
+                        match latest.iter_mut().find(|(u, _)| *u == uri) {
+                            Some(job) => job.1 = doc,
+                            None => latest.push((uri, doc)),
+                        }
+                    }
+                    for (uri, doc) in latest {
+                        let params = PublishDiagnosticsParams {
+                            diagnostics: doc
+                                .as_ref()
+                                .map_or_else(Vec::new, |(text, _, path)| diagnostics(text, path)),
+                            version: doc.as_ref().map(|d| d.1),
+                            uri,
+                        };
+                        publish(Notification::new(
+                            PublishDiagnostics::METHOD.to_string(),
+                            params,
+                        ));
+                    }
+                }
+            })?;
+        Ok(Checker {
+            jobs: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn check(&self, job: Job) {
+        if let Some(tx) = &self.jobs {
+            let _ = tx.send(job);
+        }
+    }
+}
+
+impl Drop for Checker {
+    /// Finishes what was asked (each compile is bounded), so the last diagnostics go out.
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
 
 /// Compiles `text` as the script at `path` (imports resolve in its folder): no diagnostic
 /// when it compiles, else the one error.
@@ -24,8 +93,10 @@ pub fn diagnostics(text: &str, path: &Path) -> Vec<lsp_types::Diagnostic> {
         script::compile_source(text, &name, &root, SAMPLE_RATE)
     }));
     match result {
-        Ok(Ok(_)) => Vec::new(),
-        Ok(Err(d)) => vec![convert(&d, text, &name)],
+        Ok(Ok(c)) => warnings(&c.warnings, text, &name).collect(),
+        Ok(Err(d)) => std::iter::once(convert(&d, text, &name))
+            .chain(warnings(&d.warnings, text, &name))
+            .collect(),
         Err(panic) => {
             let why = panic
                 .downcast_ref::<&str>()
@@ -38,6 +109,19 @@ pub fn diagnostics(text: &str, path: &Path) -> Vec<lsp_types::Diagnostic> {
             )]
         }
     }
+}
+
+/// This document's own warnings (an imported file's show when that file is open).
+fn warnings<'a>(
+    all: &'a [Diagnostic],
+    text: &'a str,
+    name: &'a str,
+) -> impl Iterator<Item = lsp_types::Diagnostic> + 'a {
+    all.iter().filter(move |w| w.file == name).map(move |w| {
+        let mut d = convert(w, text, name);
+        d.severity = Some(DiagnosticSeverity::WARNING);
+        d
+    })
 }
 
 fn error_at(range: Range, message: String) -> lsp_types::Diagnostic {

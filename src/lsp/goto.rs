@@ -1,9 +1,10 @@
-//! Imported patches: which file an `import "…" as alias;` names, the `fn` lines of a
+//! Imported patches: which file an `import "…" as alias;` names, the `fn`s of a
 //! script, and go-to-definition of `alias::func` and of the script's own functions; main
 //! thread (the server loop).
 
-use super::text::{Word, is_ident, uri_of_path, utf16_of_byte, word_at};
+use super::text::{Word, byte_of_char, is_ident, uri_of_path, utf16_of_byte, word_at};
 use crate::script::resolver::confine;
+use crate::script::tokens::{self, Kind};
 use lsp_types::{Location, Position, Range};
 use std::path::{Path, PathBuf};
 
@@ -48,36 +49,34 @@ pub struct FnLine {
     pub comment: String,
 }
 
-/// Every `fn` a script defines at the start of a line (how patches write them).
+/// Every `fn` a script defines, wherever it is written (after a `;`, indented, `private`).
 pub fn fn_lines(text: &str) -> Vec<FnLine> {
-    let mut out = Vec::new();
     let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let lead = line.len() - line.trim_start().len();
-        let body = &line[lead..];
-        let body = body.strip_prefix("private ").unwrap_or(body).trim_start();
-        let Some(rest) = body.strip_prefix("fn ") else {
-            continue;
-        };
-        let skipped = line.len() - rest.len();
-        let rest_trim = rest.trim_start();
-        let name_at = skipped + (rest.len() - rest_trim.len());
-        let name: String = rest_trim.chars().take_while(|c| is_ident(*c)).collect();
-        if name.is_empty() {
+    let toks = tokens::tokens(text);
+    let mut out = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        if t.kind != Kind::Word || t.text != "fn" {
             continue;
         }
-        let after = rest_trim[name.len()..].trim_start();
-        let params = after
-            .strip_prefix('(')
-            .and_then(|p| p.split_once(')'))
-            .map(|(p, _)| {
-                p.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        let comment: Vec<&str> = lines[..i]
+        let Some(name) = toks.get(k + 1).filter(|n| n.kind == Kind::Word) else {
+            continue;
+        };
+        // Half-typed (`fn pad(f, `) still lists the parameters so far.
+        let params = if toks.get(k + 2).is_some_and(|p| p.text == "(") {
+            toks[k + 3..]
+                .iter()
+                .take_while(|p| p.text != ")" && p.text != "{")
+                .filter(|p| p.kind == Kind::Word)
+                .map(|p| p.text.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let Some(line) = lines.get(name.line - 1) else {
+            continue;
+        };
+        let name_at = byte_of_char(line, name.col - 1);
+        let comment: Vec<&str> = lines[..t.line - 1]
             .iter()
             .rev()
             .map(|l| l.trim())
@@ -87,10 +86,10 @@ pub fn fn_lines(text: &str) -> Vec<FnLine> {
         let comment = comment.into_iter().rev().collect::<Vec<_>>().join("\n");
         out.push(FnLine {
             start: utf16_of_byte(line, name_at),
-            end: utf16_of_byte(line, name_at + name.len()),
-            name,
+            end: utf16_of_byte(line, name_at + name.text.len()),
+            name: name.text.clone(),
             params,
-            line: i as u32,
+            line: (name.line - 1) as u32,
             comment,
         });
     }

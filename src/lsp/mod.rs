@@ -1,6 +1,6 @@
 //! `waves lsp`: a language server over stdio for editors. The main thread runs the loop
-//! below (documents, requests, diagnostics); the protocol's reader and writer threads only
-//! move messages.
+//! below (documents and requests); the checker thread compiles documents for diagnostics;
+//! the protocol's reader and writer threads only move messages.
 
 mod check;
 mod goto;
@@ -10,7 +10,6 @@ mod vocab;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::{
     DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, Notification as _,
-    PublishDiagnostics,
 };
 use lsp_types::request::{
     Completion, GotoDefinition, HoverRequest, Request as _, SignatureHelpRequest,
@@ -18,7 +17,7 @@ use lsp_types::request::{
 use lsp_types::{
     CompletionOptions, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
     DidOpenTextDocumentParams, GotoDefinitionResponse, HoverProviderCapability, OneOf,
-    PublishDiagnosticsParams, ServerCapabilities, SignatureHelpOptions, TextDocumentPositionParams,
+    ServerCapabilities, SignatureHelpOptions, TextDocumentPositionParams,
     TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
 };
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -74,6 +73,11 @@ pub fn run_stdio() -> Result<(), String> {
 
 fn serve(conn: &Connection) -> Result<(), String> {
     let mut server = Server::default();
+    let out = conn.sender.clone();
+    let checker = check::Checker::start(move |n| {
+        let _ = out.send(n.into());
+    })
+    .map_err(|e| format!("error: lsp: cannot start the checker thread: {e}"))?;
     let mut queued: VecDeque<Message> = VecDeque::new();
     loop {
         let msg = match queued.pop_front() {
@@ -105,8 +109,8 @@ fn serve(conn: &Connection) -> Result<(), String> {
             queued.push_back(m);
         }
         if queued.is_empty() {
-            for note in server.publish() {
-                send(conn, note.into())?;
+            for job in server.stale_docs() {
+                checker.check(job);
             }
         }
     }
@@ -158,20 +162,14 @@ impl Server {
         }
     }
 
-    /// Diagnostics for every stale document: none when it compiles (which clears them)
-    /// or when it was closed.
-    fn publish(&mut self) -> Vec<Notification> {
+    /// Every document changed since it was last checked, or closed.
+    fn stale_docs(&mut self) -> Vec<check::Job> {
         std::mem::take(&mut self.stale)
             .into_iter()
             .map(|uri| {
                 let doc = self.docs.get(&uri);
-                let params = PublishDiagnosticsParams {
-                    diagnostics: doc
-                        .map_or_else(Vec::new, |d| check::diagnostics(&d.text, &d.path)),
-                    version: doc.map(|d| d.version),
-                    uri,
-                };
-                Notification::new(PublishDiagnostics::METHOD.to_string(), params)
+                let job = doc.map(|d| (d.text.clone(), d.version, d.path.clone()));
+                (uri, job)
             })
             .collect()
     }

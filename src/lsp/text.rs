@@ -51,6 +51,17 @@ pub fn offset_of(text: &str, pos: Position) -> usize {
     start + byte_of_utf16(line_of(text, pos.line), pos.character)
 }
 
+/// The name that `s` ends with (empty when it ends otherwise).
+pub fn word_before(s: &str) -> &str {
+    let len: usize = s
+        .chars()
+        .rev()
+        .take_while(|c| is_ident(*c))
+        .map(char::len_utf8)
+        .sum();
+    &s[s.len() - len..]
+}
+
 pub fn is_ident(c: char) -> bool {
     c.is_alphanumeric() || c == '_'
 }

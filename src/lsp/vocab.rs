@@ -1,9 +1,10 @@
 //! Completion, hover and signature help from the function table that registers the
 //! vocabulary and generates `waves reference`; main thread (the server loop).
 
-use super::goto::{fn_lines, imported_file, patch_fn};
-use super::text::{is_ident, offset_of, word_at};
+use super::goto::{FnLine, fn_lines, imported_file, patch_fn};
+use super::text::{is_ident, offset_of, word_at, word_before};
 use crate::script::dsl::{FnDef, functions};
+use crate::script::tokens::{self, Kind};
 use lsp_types::{
     CompletionItem, CompletionItemKind, Documentation, Hover, HoverContents, MarkupContent,
     MarkupKind, ParameterInformation, ParameterLabel, Position, SignatureHelp,
@@ -61,24 +62,11 @@ fn markup(value: String) -> MarkupContent {
 pub fn completion(text: &str, doc: &Path, pos: Position) -> Vec<CompletionItem> {
     let at = offset_of(text, pos);
     let before = &text[..at];
-    let prefix_len = before
-        .chars()
-        .rev()
-        .take_while(|c| is_ident(*c))
-        .map(char::len_utf8)
-        .sum::<usize>();
-    let prefix = &before[at - prefix_len..];
-    let lead = &before[..at - prefix_len];
+    let prefix = word_before(before);
+    let lead = &before[..at - prefix.len()];
     if let Some(path) = lead.strip_suffix("::") {
-        let alias: String = path
-            .chars()
-            .rev()
-            .take_while(|c| is_ident(*c))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let src = imported_file(text, doc, &alias).and_then(|f| std::fs::read_to_string(f).ok());
+        let alias = word_before(path);
+        let src = imported_file(text, doc, alias).and_then(|f| std::fs::read_to_string(f).ok());
         return fn_lines(src.as_deref().unwrap_or(""))
             .into_iter()
             .filter(|f| f.name.starts_with(prefix))
@@ -93,6 +81,19 @@ pub fn completion(text: &str, doc: &Path, pos: Position) -> Vec<CompletionItem> 
             .collect();
     }
     let methods_only = lead.trim_end().ends_with('.');
+    if methods_only && voice_param(before, lead.trim_end().trim_end_matches('.')) {
+        return VOICE
+            .iter()
+            .filter(|(f, _)| f.starts_with(prefix))
+            .map(|(f, doc)| CompletionItem {
+                label: f.to_string(),
+                kind: Some(CompletionItemKind::FIELD),
+                detail: Some(format!("v.{f}")),
+                documentation: Some(Documentation::MarkupContent(markup(doc.to_string()))),
+                ..Default::default()
+            })
+            .collect();
+    }
     let mut names: Vec<&str> = Vec::new();
     for f in functions() {
         if (!methods_only || is_method(f)) && f.name.starts_with(prefix) && !names.contains(&f.name)
@@ -138,6 +139,62 @@ pub fn completion(text: &str, doc: &Path, pos: Position) -> Vec<CompletionItem> 
         }
     }
     items
+}
+
+/// What an instrument's `|v|` holds.
+const VOICE: [(&str, &str); 6] = [
+    (
+        "freq",
+        "the note's frequency in Hz, a signal (pattern and MIDI instruments)",
+    ),
+    (
+        "gate",
+        "1 while the note is held, else 0 (pattern and MIDI instruments)",
+    ),
+    (
+        "vel",
+        "the note's velocity 0..1 (pattern and MIDI instruments)",
+    ),
+    (
+        "note",
+        "the note's MIDI number (pattern and MIDI instruments)",
+    ),
+    (
+        "index",
+        "the copy's number 0..n−1, a signal (`poly(n, |v| …)`)",
+    ),
+    ("count", "how many copies there are, n (`poly(n, |v| …)`)"),
+];
+
+/// Whether the word ending `lead` is a closure's parameter (`|v|`, `|v, w|`) before the
+/// cursor: an instrument's voice, whose fields are not signal methods.
+fn voice_param(before: &str, lead: &str) -> bool {
+    let recv = word_before(lead);
+    if recv.is_empty() {
+        return false;
+    }
+    let toks = tokens::tokens(before);
+    let mut k = 0;
+    while k < toks.len() {
+        if toks[k].text == "|" {
+            let mut j = k + 1;
+            let mut named = false;
+            while let Some(t) = toks.get(j) {
+                match (t.kind, t.text.as_str()) {
+                    (Kind::Word, w) => named |= w == recv,
+                    (_, ",") => {}
+                    _ => break,
+                }
+                j += 1;
+            }
+            if named && toks.get(j).is_some_and(|t| t.text == "|") {
+                return true;
+            }
+            k = j;
+        }
+        k += 1;
+    }
+    false
 }
 
 /// Hover on a name: every form of a vocabulary function, or the line and comment of a
@@ -225,6 +282,22 @@ fn call_at(before: &str) -> Option<Call> {
                     });
                 open.push(call);
             }
+            // `|v, w| …` opens a closure: its commas are not the call's.
+            '|' if matches!(
+                before[..i].trim_end().chars().last(),
+                None | Some('(' | ',' | '=' | '[')
+            ) =>
+            {
+                if chars.peek().map(|p| p.1) == Some('|') {
+                    chars.next();
+                } else {
+                    for (_, d) in chars.by_ref() {
+                        if d == '|' {
+                            break;
+                        }
+                    }
+                }
+            }
             '[' | '{' => open.push(None),
             ')' | ']' | '}' => {
                 open.pop();
@@ -261,27 +334,34 @@ fn signature(label: String, params: &[&str], doc: Option<String>) -> SignatureIn
     }
 }
 
+/// The signature of a function a script defines, its comment as the documentation.
+fn script_signature(path: &str, f: &FnLine, arg: u32) -> SignatureHelp {
+    let params: Vec<&str> = f.params.iter().map(String::as_str).collect();
+    let label = format!("{path}{}({})", f.name, params.join(", "));
+    let doc = (!f.comment.is_empty()).then(|| f.comment.clone());
+    SignatureHelp {
+        signatures: vec![signature(label, &params, doc)],
+        active_signature: Some(0),
+        active_parameter: Some(arg),
+    }
+}
+
 /// Signature help inside a call's parentheses: every form of the function, the first one
 /// with room for the argument the cursor is in active.
 pub fn signature_help(text: &str, doc: &Path, pos: Position) -> Option<SignatureHelp> {
     let call = call_at(&text[..offset_of(text, pos)])?;
     if let Some((alias, name)) = call.name.split_once("::") {
         let (_, f) = patch_fn(text, doc, alias, name)?;
-        let params: Vec<&str> = f.params.iter().map(String::as_str).collect();
-        let label = format!("{alias}::{}({})", f.name, params.join(", "));
-        let doc = (!f.comment.is_empty()).then(|| f.comment.clone());
-        return Some(SignatureHelp {
-            signatures: vec![signature(label, &params, doc)],
-            active_signature: Some(0),
-            active_parameter: Some(call.arg),
-        });
+        return Some(script_signature(&format!("{alias}::"), &f, call.arg));
     }
     let fs: Vec<&FnDef> = forms(&call.name)
         .into_iter()
         .filter(|f| !call.method || is_method(f))
         .collect();
     if fs.is_empty() {
-        return None;
+        // The script's own function.
+        let f = fn_lines(text).into_iter().find(|f| f.name == call.name)?;
+        return Some(script_signature("", &f, call.arg));
     }
     let signatures: Vec<SignatureInformation> = fs
         .iter()

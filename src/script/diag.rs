@@ -16,6 +16,8 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// Where the failing file was imported from, innermost last.
     pub notes: Vec<String>,
+    /// Warnings about the script that failed, shown before the error.
+    pub warnings: Box<[Diagnostic]>,
 }
 
 impl Diagnostic {
@@ -33,6 +35,7 @@ impl Diagnostic {
             message,
             hint,
             notes: Vec::new(),
+            warnings: Box::new([]),
         }
     }
 
@@ -54,7 +57,13 @@ impl Diagnostic {
 
     /// The full report, with the source line read from `source` (or from disk when `None`).
     pub fn render(&self, source: Option<&str>) -> String {
-        self.render_as("error", source)
+        let mut s: String = self
+            .warnings
+            .iter()
+            .map(|w| w.render_warning(None))
+            .collect();
+        s.push_str(&self.render_as("error", source));
+        s
     }
 
     /// `render` for something the script may well mean but probably does not (it still runs).
@@ -159,6 +168,17 @@ pub fn from_parse(err: &ParseError, file: &str, source: &str, names: &[String]) 
                     _ => "}",
                 };
                 d.hint = Some(format!("add the `{close}` that closes it"));
+            }
+            return d;
+        }
+        // A function body left open reads on into the next statement, and Rhai asks for a
+        // `;` there: the `{` that never closes, anywhere in the file, is the likelier cause.
+        rhai::ParseErrorType::MissingToken(t, _) if t == ";" => {
+            let mut d = Diagnostic::new(file, line, col, msg);
+            if let Some((_, l, c)) = unclosed(source, "}", (0, 0)) {
+                d.notes
+                    .push(format!("the `{{` opened at {file}:{l}:{c} is never closed"));
+                d.hint = Some("add the `}` that closes it".into());
             }
             return d;
         }

@@ -98,18 +98,33 @@ pub fn compile_source_with(
     sample_rate: f64,
     overrides: &Overrides,
 ) -> Result<Compiled, Diagnostic> {
+    let imports = Rc::new(RefCell::new(Imports::default()));
+    compile_into(source, file, root, sample_rate, overrides, &imports).map_err(|mut d| {
+        // A script with an error may also hold the cause (`1/4` is 0): show both.
+        d.warnings = warnings_of(&imports.borrow(), file).into();
+        d
+    })
+}
+
+fn compile_into(
+    source: &str,
+    file: &str,
+    root: &Path,
+    sample_rate: f64,
+    overrides: &Overrides,
+    imports: &Rc<RefCell<Imports>>,
+) -> Result<Compiled, Diagnostic> {
     let names = hint_names(source);
     let declared = Rc::new(RefCell::new(params::Declared::new(overrides)));
     let builder = Rc::new(RefCell::new(Builder::new(sample_rate)));
     builder.borrow_mut().root = root.to_path_buf();
-    let imports = Rc::new(RefCell::new(Imports::default()));
     let file_arc: Arc<str> = Arc::from(file);
     imports
         .borrow_mut()
         .sources
         .insert(file.to_string(), source.to_string());
     let result = {
-        let engine = script_engine(root, &builder, &imports, &declared, &file_arc);
+        let engine = script_engine(root, &builder, imports, &declared, &file_arc);
         let mut ast = engine
             .compile(source)
             .map_err(|e| diag::from_parse(&e, file, source, &names))?;
