@@ -55,7 +55,7 @@ fn main() {
             graph: Some(Box::new(g)),
             plan,
             fade_frames: 0,
-            quantum_frames: 0,
+            quantum_beats: 0.0,
             id: v as u64,
         };
         assert!(

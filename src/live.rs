@@ -182,7 +182,6 @@ impl Live {
         let (mut graph, meta) = graph::compile(&compiled.spec, self.sample_rate as f32);
         let notes = self.stems.assign(&meta.track_names, &mut graph);
         let plan = meta.carry_plan(&compiled.spec, &self.spec, &self.nodes);
-        let frames_per_beat = self.sample_rate as f64 * 60.0 / compiled.spec.tempo_bpm;
         self.next_id += 1;
         let graph::GraphMeta {
             nodes,
@@ -194,7 +193,7 @@ impl Live {
             graph: Some(Box::new(graph)),
             plan,
             fade_frames,
-            quantum_frames: (beats * frames_per_beat).round() as u64,
+            quantum_beats: beats,
             id,
         };
         if let Err(Command::Swap(_)) = self

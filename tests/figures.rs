@@ -152,7 +152,7 @@ fn reload_compile_and_save_to_swap_stay_near_the_figures() {
             graph: Some(Box::new(g)),
             plan,
             fade_frames: 0,
-            quantum_frames: 0,
+            quantum_beats: 0.0,
             id: v as u64,
         };
         assert!(

@@ -243,7 +243,7 @@ fn tap_push_never_allocates() {
             graph: Some(Box::new(g)),
             plan,
             fade_frames: if i % 3 == 0 { 0 } else { 1440 },
-            quantum_frames: if i % 10 == 0 { 24_000 } else { 0 },
+            quantum_beats: if i % 10 == 0 { 1.0 } else { 0.0 },
             id: i as u64,
         };
         assert!(

@@ -37,14 +37,14 @@ fn start(src: &str) -> (Renderer, Control, Playing) {
     (r, control, playing)
 }
 
-fn send(control: &mut Control, playing: &Playing, src: &str, fade: u32, quantum: u64) {
+fn send(control: &mut Control, playing: &Playing, src: &str, fade: u32, quantum: f64) {
     let (spec, g, meta) = compile_spec(src);
     let plan = meta.carry_plan(&spec, &playing.0, &playing.1);
     let swap = Swap {
         graph: Some(Box::new(g)),
         plan,
         fade_frames: fade,
-        quantum_frames: quantum,
+        quantum_beats: quantum,
         id: 1,
     };
     assert!(
@@ -65,7 +65,7 @@ fn reload(control: &mut Control, playing: &Playing, src: &str, id: u64) -> Playi
         graph: Some(Box::new(g)),
         plan,
         fade_frames: 0,
-        quantum_frames: 0,
+        quantum_beats: 0.0,
         id,
     };
     assert!(
@@ -94,7 +94,7 @@ fn max_step(v: &[f32]) -> f32 {
 fn an_oscillator_keeps_its_phase_across_a_swap() {
     let (mut r, mut control, keys) = start("sine(220).id(\"osc\") * 0.5");
     let mut v = left(&mut r, 10_000);
-    send(&mut control, &keys, "sine(331).id(\"osc\") * 0.5", 0, 0);
+    send(&mut control, &keys, "sine(331).id(\"osc\") * 0.5", 0, 0.0);
     v.extend(left(&mut r, 10_000));
     let (_, frame) = control.stats.applied();
     assert_eq!(
@@ -129,7 +129,7 @@ fn without_a_key_match_the_swap_crossfades_click_free() {
         &keys,
         "saw(97).lpf(2000) * 0.3 + noise() * 0.01",
         1_440,
-        0,
+        0.0,
     );
     v.extend(left(&mut r, 9_600));
     assert_eq!(
@@ -156,7 +156,7 @@ fn an_unrelated_chain_keeps_its_state() {
     let b = "mix([saw(110).lpf(800) * 0.2, sine(440).lpf(5000) * 0.2])";
     let (mut r, mut control, keys) = start(a);
     left(&mut r, 4_800);
-    send(&mut control, &keys, b, 0, 0);
+    send(&mut control, &keys, b, 0, 0.0);
     left(&mut r, 128);
     // saw, its filter and the sine carry (the sine is matched by what it is, though a
     // filter now sits above it); only the new filter starts fresh.
@@ -174,15 +174,82 @@ fn a_quantized_swap_lands_on_the_bar() {
     // 120 BPM: a bar is 96 000 frames.
     let (mut r, mut control, keys) = start("tempo(120);\nsine(220) * 0.5");
     left(&mut r, 30_000);
+    send(&mut control, &keys, "tempo(120);\nsine(330) * 0.5", 0, 4.0);
+    left(&mut r, 90_000);
+    assert_eq!(control.stats.applied().1, 96_000);
+}
+
+/// The frame nearest to `beat` on a transport that ran at 120 BPM to beat 4, then at 132.
+fn frame_after_tempo_edit(beat: f64) -> f64 {
+    96_000.0 + (beat - 4.0) * SR as f64 * 60.0 / 132.0
+}
+
+#[test]
+fn quantized_swaps_land_on_the_transport_bar_after_a_tempo_edit() {
+    let (mut r, mut control, keys) = start("tempo(120);\nsine(220) * 0.5");
+    left(&mut r, 30_000);
+    // The tempo edit itself waits for the bar of the tempo that plays (beat 4, 2 s).
+    send(&mut control, &keys, "tempo(132);\nsine(330) * 0.5", 0, 4.0);
+    left(&mut r, 90_000);
+    assert_eq!(control.stats.applied().1, 96_000);
+    // The next edit lands on the bar counted on from there (beat 8), not on a multiple of a
+    // 132 BPM bar counted from frame 0; a beat-quantized one on the next beat.
+    send(&mut control, &keys, "tempo(132);\nsine(440) * 0.5", 0, 4.0);
+    left(&mut r, 100_000);
+    let landed = control.stats.applied().1 as f64;
+    let want = frame_after_tempo_edit(8.0);
+    assert!(
+        (landed - want).abs() <= 32.0,
+        "landed at {landed}, bar at {want}"
+    );
+    left(&mut r, 200_000);
+    send(&mut control, &keys, "tempo(132);\nsine(550) * 0.5", 0, 1.0);
+    let sent_at = r.position() as f64;
+    left(&mut r, 30_000);
+    let landed = control.stats.applied().1 as f64;
+    let beat = 4.0 + (sent_at - 96_000.0) / (SR as f64 * 60.0 / 132.0);
+    let want = frame_after_tempo_edit(beat.ceil());
+    assert!(
+        (landed - want).abs() <= 32.0,
+        "a beat-quantized edit at beat {beat:.2} landed at {landed}, the beat is at {want}"
+    );
+}
+
+#[test]
+fn quantized_swaps_land_on_the_bar_of_an_external_clock() {
+    use waves::midi::Msg;
+    let (mut r, mut control, keys) = start("tempo(\"midi\", 100);\nsine(220) * 0.5");
+    // A clock at 140 BPM from frame 0: 24 pulses a beat.
+    let per_pulse = SR as f64 * 60.0 / 140.0 / 24.0;
+    assert!(r.push_midi(0, Msg::Start));
+    let mut next = 0usize;
+    let mut pulses = |r: &mut waves::engine::Renderer, until: u64| {
+        while (next as f64 * per_pulse) < until as f64 {
+            assert!(r.push_midi((next as f64 * per_pulse).round() as u64, Msg::Clock));
+            next += 1;
+        }
+    };
+    let mut run = |r: &mut waves::engine::Renderer, frames: usize| {
+        let until = r.position() + frames as u64 + 64;
+        pulses(r, until);
+        left(r, frames)
+    };
+    run(&mut r, 100_000);
     send(
         &mut control,
         &keys,
-        "tempo(120);\nsine(330) * 0.5",
+        "tempo(\"midi\", 100);\nsine(330) * 0.5",
         0,
-        96_000,
+        4.0,
     );
-    left(&mut r, 90_000);
-    assert_eq!(control.stats.applied().1, 96_000);
+    run(&mut r, 100_000);
+    let landed = control.stats.applied().1 as f64;
+    // Sent at beat 4.9 of the clock: the bar is beat 8.
+    let want = 8.0 * 24.0 * per_pulse;
+    assert!(
+        (landed - want).abs() <= 64.0,
+        "landed at {landed}, the clock's bar is at {want:.0}"
+    );
 }
 
 #[test]
@@ -402,7 +469,7 @@ fn copies_merged_into_lanes_keep_their_phases_when_an_edit_splits_or_joins_them(
         let want = left(&mut reference, 20_000);
         let (mut r, mut control, keys) = start(a);
         let mut v = left(&mut r, 10_000);
-        send(&mut control, &keys, b, 0, 0);
+        send(&mut control, &keys, b, 0, 0.0);
         v.extend(left(&mut r, 10_000));
         let (_, frame) = control.stats.applied();
         let after = frame as usize + 64;

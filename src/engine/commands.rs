@@ -17,9 +17,10 @@ pub struct Swap {
     pub plan: Vec<crate::graph::Carried>,
     /// Crossfade length in frames (0 = switch at the block boundary).
     pub fade_frames: u32,
-    /// Swap only when the transport crosses a multiple of this many frames (a beat or a
-    /// bar); 0 = at the next block.
-    pub quantum_frames: u64,
+    /// Swap on the transport's next multiple of this many beats (1 a beat, 4 a bar),
+    /// counted on the playing transport, whatever its tempo history or clock; 0 = at the
+    /// next block.
+    pub quantum_beats: f64,
     /// Identifies the swap in reports (which reload it was).
     pub id: u64,
 }

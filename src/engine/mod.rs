@@ -43,12 +43,49 @@ const PARKED: usize = 8;
 /// MIDI messages waiting for their block; a burst beyond this is dropped and counted.
 pub const MIDI_PENDING: usize = 1024;
 
+/// Where a quantized swap lands: the first multiple of its quantum at or after the beat it
+/// arrived on, on the transport as it plays (tempo edits, an external clock).
+struct Landing {
+    beat: f64,
+    /// `Ctx::jumps` when `beat` was chosen: after a jump (a MIDI Start) it is chosen again.
+    jumps: u32,
+}
+
+impl Landing {
+    fn after(ctx: &Ctx, quantum: f64) -> Self {
+        let now = ctx.beat_at(ctx.frame);
+        let beat = if quantum > 0.0 {
+            // A hair of tolerance: a bar line that falls on this block's first frame counts.
+            (now / quantum - 1e-9).ceil() * quantum
+        } else {
+            now
+        };
+        Landing {
+            beat,
+            jumps: ctx.jumps,
+        }
+    }
+
+    /// Whether the swap lands at this block: the block start nearest the landing beat (at
+    /// most half a block early or late). A stopped transport has no beat to wait for.
+    fn due(&mut self, ctx: &Ctx, quantum: f64) -> bool {
+        if quantum <= 0.0 || !ctx.running {
+            return true;
+        }
+        if ctx.jumps != self.jumps {
+            *self = Landing::after(ctx, quantum);
+        }
+        let half_block = BLOCK as f64 / 2.0 / ctx.frames_per_beat;
+        ctx.beat_at(ctx.frame) + half_block >= self.beat
+    }
+}
+
 pub struct Renderer {
     graph: Box<RuntimeGraph>,
     ends: Option<AudioEnds>,
     fade: Option<Fade>,
-    /// A swap waiting for its beat or bar, with the frame it arrived at.
-    pending: Option<(Box<Swap>, u64)>,
+    /// A swap waiting for its beat or bar.
+    pending: Option<(Box<Swap>, Landing)>,
     parked: [Option<Box<Swap>>; PARKED],
     ctx: Ctx,
     master_gain: f32,
@@ -272,15 +309,13 @@ impl Renderer {
                     if let Some((old, _)) = self.pending.take() {
                         park(&mut self.parked, ends, old);
                     }
-                    self.pending = Some((s, self.ctx.frame));
+                    let landing = Landing::after(&self.ctx, s.quantum_beats);
+                    self.pending = Some((s, landing));
                 }
             }
         }
-        let due = match &self.pending {
-            Some((s, arrived)) => {
-                let q = s.quantum_frames;
-                q == 0 || self.ctx.frame / q > arrived / q || self.ctx.frame.is_multiple_of(q)
-            }
+        let due = match &mut self.pending {
+            Some((s, landing)) => landing.due(&self.ctx, s.quantum_beats),
             None => false,
         };
         if due
