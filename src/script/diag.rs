@@ -57,10 +57,11 @@ impl Diagnostic {
 
     /// The full report, with the source line read from `source` (or from disk when `None`).
     pub fn render(&self, source: Option<&str>) -> String {
+        // A warning in the same file is shown from the same text (which may not be saved).
         let mut s: String = self
             .warnings
             .iter()
-            .map(|w| w.render_warning(None))
+            .map(|w| w.render_warning(source.filter(|_| w.file == self.file)))
             .collect();
         s.push_str(&self.render_as("error", source));
         s
