@@ -134,7 +134,7 @@ pub mod trace {
     #[derive(Default)]
     pub struct Traced {
         pub steps: Mutex<Vec<String>>,
-        /// Fail the step whose trace starts with this, the `.1`-th time (0 = first).
+        /// Fail every step of this kind from its `.1`-th on (0 = the first).
         pub fail: Option<(&'static str, usize)>,
         pub free: Option<u64>,
     }
@@ -150,7 +150,7 @@ pub mod trace {
             let seen = steps.iter().filter(|s| s.starts_with(kind)).count();
             steps.push(line);
             match self.fail {
-                Some((k, n)) if k == kind && n == seen => {
+                Some((k, n)) if k == kind && seen >= n => {
                     Err(io::Error::other(format!("injected failure of {kind}")))
                 }
                 _ => Ok(()),

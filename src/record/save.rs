@@ -181,8 +181,13 @@ pub fn save_split(
                 }
             }
         }
-        disk.sync_dir(dir)
-            .map_err(|e| RecordError::io("sync the folder", dir, e))?;
+        if let Err(e) = disk.sync_dir(dir) {
+            // Named but maybe not durable: the journal must stay the take's only copy.
+            for p in &parts {
+                let _ = disk.remove(p);
+            }
+            return Err(RecordError::io("sync the folder", dir, e));
+        }
         Ok(parts)
     });
     for p in &privates {

@@ -350,7 +350,7 @@ fn in_place(
         f.write_all(&((len - 8) as u32).to_le_bytes())?;
         f.seek(SeekFrom::Start(HEADER_LEN as u64 - 4))?;
         f.write_all(&(data as u32).to_le_bytes())?;
-        f.sync_all()
+        disk.sync_file(path)
     })();
     sizes.map_err(|e| io("write the WAV sizes into", e))?;
     drop(f);

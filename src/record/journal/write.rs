@@ -295,7 +295,10 @@ impl Journal {
             let mut t = self.shared.tracks.lock().unwrap_or_else(|e| e.into_inner());
             std::mem::take(&mut t.1).then(|| t.0.clone())
         };
-        let stopped = self.shared.closed.load(SeqCst) && self.header.stopped_at.is_none();
+        // Noted once everything queued before it stopped is written: the frames it holds.
+        let stopped = self.shared.closed.load(SeqCst)
+            && self.cons.is_empty()
+            && self.header.stopped_at.is_none();
         if changed.is_some() || stopped {
             if let Some(tracks) = changed {
                 self.header.tracks = tracks;
@@ -496,5 +499,199 @@ pub fn attach_with(
             no_journal(&format!("no thread for it: {e}"));
             Ok((spooler, None))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::disk::REAL;
+    use super::super::super::tap::recorder;
+    use super::super::read;
+    use super::*;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("waves-jwrite-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// A disk that takes `rate` bytes a second.
+    struct Slow {
+        file: File,
+        rate: f64,
+    }
+
+    impl JournalFile for Slow {
+        fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+            std::thread::sleep(Duration::from_secs_f64(bytes.len() as f64 / self.rate));
+            self.file.append(bytes)
+        }
+        fn write_at(&mut self, at: u64, bytes: &[u8]) -> std::io::Result<()> {
+            self.file.write_at(at, bytes)
+        }
+        fn sync(&mut self) -> std::io::Result<()> {
+            self.file.sync()
+        }
+    }
+
+    /// Records `secs` of stereo audio at 10 times real time through a 0.5 s ring into a
+    /// journal on a disk of `rate` bytes a second; returns the take, the link, the samples
+    /// pushed and how long the spooler took to stop.
+    fn record_on_slow_disk(
+        tag: &str,
+        secs: usize,
+        rate: f64,
+    ) -> (
+        PathBuf,
+        crate::record::Take,
+        JournalLink,
+        Vec<f32>,
+        Duration,
+    ) {
+        let dir = temp_dir(tag);
+        let (mut tap, spooler) = recorder(24_000, 2);
+        let (spooler, link) = attach_with(spooler, &dir, "take.wav", 48_000, &[], move |f| {
+            Box::new(Slow { file: f, rate })
+        })
+        .unwrap();
+        let link = link.expect("a journal");
+        let handle = spooler.spawn();
+        let samples: Vec<f32> = (0..2 * 48_000 * secs).map(|i| (i % 977) as f32).collect();
+        let t0 = Instant::now();
+        for (k, block) in samples.chunks(2 * 1024).enumerate() {
+            tap.push(block);
+            // 1024 frames are 21.3 ms of audio: pushed at ten times real time.
+            let due = Duration::from_secs_f64((k + 1) as f64 * 1024.0 / 48_000.0 / 10.0);
+            if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        let t1 = Instant::now();
+        let take = handle.stop();
+        (dir, take, link, samples, t1.elapsed())
+    }
+
+    #[test]
+    fn a_slow_journal_disk_drops_no_frame_from_the_take() {
+        // 100 KB/s: a 10 s take at 384 KB/s, recorded at ten times real time.
+        let (dir, take, link, samples, stop) = record_on_slow_disk("slow", 10, 100_000.0);
+        assert_eq!(take.dropped, 0, "frames dropped from the take");
+        assert_eq!(take.frames(), 480_000);
+        assert!(take.samples == samples, "the take is whole and in order");
+        assert!(
+            stop < Duration::from_millis(500),
+            "the spooler took {stop:?} to stop"
+        );
+        let warning = link.tick(&[]).expect("the journal says it fell behind");
+        assert!(warning.contains("fell behind"), "{warning}");
+        assert!(warning.contains("recorded whole in memory"), "{warning}");
+        assert_eq!(link.tick(&[]), None, "said once");
+        let t = Instant::now();
+        link.remove(REAL);
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "removing the journal waited {:?} for the slow disk",
+            t.elapsed()
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_journal_that_fell_behind_notes_how_far_it_got() {
+        let (dir, take, link, samples, _) = record_on_slow_disk("behind", 3, 400_000.0);
+        assert_eq!(take.dropped, 0);
+        let path = link.path().to_path_buf();
+        let kept = link.keep();
+        assert!(kept.contains("the journal stopped after"), "{kept}");
+        let (header, back) = read(&path).unwrap();
+        let frames = back.frames() as u64;
+        assert!(
+            frames > 0 && frames < 3 * 48_000,
+            "{frames} frames journaled"
+        );
+        assert_eq!(header.stopped_at, Some(frames));
+        assert!(
+            back.samples == samples[..back.samples.len()],
+            "a prefix of the take"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn spooled_frames_land_in_the_journal_with_new_tracks() {
+        let dir = temp_dir("spool");
+        let (mut tap, spooler) = recorder(4096, 6);
+        let (spooler, link) = attach(spooler, &dir, "take.wav", 48_000, &["a".into()]).unwrap();
+        let link = link.expect("a journal");
+        assert_eq!(link.path(), dir.join(".take.journal"));
+        let handle = spooler.spawn();
+        let samples: Vec<f32> = (0..6 * 3000).map(|v| v as f32 * 0.5).collect();
+        for c in samples.chunks(6 * 100) {
+            tap.push(c);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // A track that an edit added: written into the header at the next sync.
+        assert!(link.tick(&["a".into(), "b".into()]).is_none());
+        let take = handle.stop();
+        assert_eq!(take.samples, samples);
+        let path = link.path().to_path_buf();
+        let kept = link.keep();
+        assert!(!kept.contains("stopped"), "{kept}");
+        let (h, back) = read(&path).unwrap();
+        assert_eq!(h.tracks, ["a", "b"]);
+        assert_eq!(h.stopped_at, None);
+        assert_eq!(back.samples, samples);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_write_error_stops_the_journal_and_is_told_once() {
+        let Ok(full) = OpenOptions::new().write(true).open("/dev/full") else {
+            return; // not Linux
+        };
+        let dir = temp_dir("full");
+        let (mut tap, spooler) = recorder(4096, 2);
+        let (spooler, link) =
+            attach_with(spooler, &dir, "take.wav", 48_000, &[], |_| Box::new(full)).unwrap();
+        let link = link.unwrap();
+        let handle = spooler.spawn();
+        tap.push(&[0.5; 8]);
+        let take = handle.stop();
+        assert_eq!(take.frames(), 4);
+        let path = link.path().to_path_buf();
+        let kept = link.keep();
+        assert!(kept.contains("stopped after 0 frames"), "{kept}");
+        assert!(path.exists(), "kept");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn names_that_do_not_fit_fail_before_anything_is_written() {
+        let dir = temp_dir("names");
+        for (name, tracks, why) in [
+            ("x".repeat(250), vec![], "too long"),
+            (format!("{}.wav", "x".repeat(240)), vec![], "too long"),
+            (
+                "a\nRecording saved: b.wav".to_string(),
+                vec![],
+                "control character",
+            ),
+            ("ok.wav".to_string(), vec!["t".repeat(240)], "too long"),
+            (
+                "ok.wav".to_string(),
+                vec!["a\tb".to_string()],
+                "control character",
+            ),
+        ] {
+            let (_tap, spooler) = recorder(64, 2);
+            let e = attach(spooler, &dir, &name, 48_000, &tracks)
+                .err()
+                .unwrap_or_else(|| panic!("{name:?} {tracks:?} accepted"));
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
