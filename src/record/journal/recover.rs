@@ -372,3 +372,170 @@ fn in_place(
     }
     Ok(wav)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::disk::trace::Traced;
+    use super::*;
+    use std::io::Write as _;
+
+    fn temp_dir(tag: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("waves-recover-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    }
+
+    /// A journal as a killed waves leaves it: header, `frames` frames of `channels`, and
+    /// half a frame cut by a power loss.
+    fn journal(dir: &Path, name: &str, tracks: &[&str], frames: usize) -> (PathBuf, Vec<f32>) {
+        let channels = if tracks.is_empty() {
+            2
+        } else {
+            2 + 2 * (tracks.len() + 1)
+        };
+        let h = Header {
+            sample_rate: 48_000,
+            channels: channels as u32,
+            mix_channels: 2,
+            stem_channels: 2,
+            name: name.into(),
+            tracks: tracks.iter().map(|t| t.to_string()).collect(),
+            stopped_at: None,
+        };
+        let path = dir.join(super::super::journal_name(name, 1));
+        let mut f = File::create(&path).unwrap();
+        f.write_all(&h.encode().unwrap()).unwrap();
+        let samples: Vec<f32> = (0..frames * channels)
+            .map(|v| (v % channels) as f32 + v as f32 * 1e-4)
+            .collect();
+        for s in &samples {
+            f.write_all(&s.to_le_bytes()).unwrap();
+        }
+        f.write_all(&[1, 2]).unwrap();
+        (path, samples)
+    }
+
+    fn wav(path: &Path) -> (u16, Vec<f32>) {
+        let r = hound::WavReader::open(path).unwrap();
+        let ch = r.spec().channels;
+        (ch, r.into_samples::<f32>().map(|s| s.unwrap()).collect())
+    }
+
+    #[test]
+    fn a_mix_journal_becomes_its_wav_in_place_in_a_durable_order() {
+        let dir = temp_dir("inplace");
+        let (path, samples) = journal(&dir, "take.wav", &[], 480);
+        let disk = Traced::default();
+        recover_with(&disk, &dir).unwrap();
+        assert_eq!(names(&dir), ["take.wav"]);
+        assert_eq!(wav(&dir.join("take.wav")), (2, samples));
+        assert_eq!(
+            disk.steps(),
+            [
+                "sync .take.journal",
+                "link take.wav",
+                "syncdir ",
+                "remove .take.journal",
+                "syncdir "
+            ]
+            .map(|s| s.replace(
+                "syncdir ",
+                &format!("syncdir {}", dir.file_name().unwrap().to_string_lossy())
+            ))
+        );
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_disk_without_room_for_a_copy_gets_the_journal_in_place() {
+        let dir = temp_dir("noroom");
+        let (_, samples) = journal(&dir, "take.wav", &["drums"], 300);
+        let disk = Traced {
+            free: Some(1000),
+            ..Default::default()
+        };
+        recover_with(&disk, &dir).unwrap();
+        assert_eq!(names(&dir), ["take.wav"]);
+        assert_eq!(
+            wav(&dir.join("take.wav")),
+            (6, samples),
+            "every channel, nothing lost"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stems_are_copied_when_there_is_room_never_overwriting() {
+        let dir = temp_dir("copy");
+        std::fs::write(dir.join("take.wav"), b"mine").unwrap();
+        let (_, samples) = journal(&dir, "take.wav", &["drums"], 480);
+        recover(&dir).unwrap();
+        assert_eq!(names(&dir), ["take.wav", "take_2.wav", "take_2__drums.wav"]);
+        assert_eq!(std::fs::read(dir.join("take.wav")).unwrap(), b"mine");
+        let mix: Vec<f32> = samples.chunks(6).flat_map(|f| [f[0], f[1]]).collect();
+        assert_eq!(wav(&dir.join("take_2.wav")), (2, mix));
+        let drums: Vec<f32> = samples.chunks(6).flat_map(|f| [f[2], f[3]]).collect();
+        assert_eq!(wav(&dir.join("take_2__drums.wav")), (2, drums));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failed_recover_keeps_the_journal_and_a_retry_duplicates_nothing() {
+        let dir = temp_dir("retry");
+        // A crafted stem name, and a folder sync that fails for the stem.
+        let (path, _) = journal(&dir, "take.wav", &["../evil\n"], 100);
+        let disk = Traced {
+            fail: Some(("syncdir", 1)),
+            ..Default::default()
+        };
+        assert!(recover_with(&disk, &dir).is_err());
+        assert!(path.exists(), "the journal is kept");
+        assert_eq!(
+            names(&dir),
+            [".take.journal"],
+            "nothing half-recovered is left"
+        );
+        recover(&dir).unwrap();
+        recover(&dir).unwrap();
+        assert_eq!(names(&dir), ["take.wav", "take___.._evil_.wav"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_long_name_in_a_journal_is_recovered_under_a_name_that_fits() {
+        let dir = temp_dir("long");
+        for n in [230, 250] {
+            let name = format!("{}.wav", "y".repeat(n - 4));
+            // Written as an older waves would have, without checking the name.
+            let (_, samples) = journal(&dir, &name[..n.min(240)], &[], 10);
+            recover(&dir).unwrap();
+            let got = names(&dir);
+            assert_eq!(got.len(), 1, "{got:?}");
+            assert!(got[0].len() <= 255 && got[0].ends_with(".wav"), "{got:?}");
+            assert_eq!(wav(&dir.join(&got[0])).1, samples);
+            std::fs::remove_file(dir.join(&got[0])).unwrap();
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_foreign_file_is_an_error_and_kept() {
+        let dir = temp_dir("foreign");
+        std::fs::write(dir.join(".x.journal"), b"not a journal at all").unwrap();
+        let e = recover(&dir).unwrap_err();
+        assert!(e.to_string().contains("1 of 1"), "{e}");
+        assert_eq!(names(&dir), [".x.journal"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
