@@ -527,6 +527,15 @@ mod tests {
     use super::*;
     use crate::record::disk::REAL;
 
+    fn names(dir: &Path) -> Vec<String> {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    }
+
     fn save(take: &Take, dir: &Path, name: &str) -> Result<Saved, RecordError> {
         save_channels(REAL, take, 0..take.channels, dir, name, 48_000)
     }
@@ -688,5 +697,125 @@ mod tests {
             "frames of stereo f32 per file"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A take of `frames` stereo frames plus one stem, with its journal attached.
+    fn take_with_journal(dir: &Path) -> (Take, JournalLink) {
+        let (mut tap, spooler) = crate::record::tap::recorder(4096, 4);
+        let (spooler, link) =
+            crate::record::journal::attach(spooler, dir, "take.wav", 48_000, &["drums".into()])
+                .unwrap();
+        let handle = spooler.spawn();
+        tap.push(&vec![0.25; 4 * 1000]);
+        (handle.stop(), link.unwrap())
+    }
+
+    #[test]
+    fn the_journal_goes_only_after_the_mix_and_stems_are_durable() {
+        use crate::record::disk::trace::Traced;
+        let dir = temp_dir("durable");
+        let (take, link) = take_with_journal(&dir);
+        let disk = Traced::default();
+        let tracks = ["drums".to_string()];
+        let to = Destination {
+            dir: &dir,
+            name: "take.wav",
+            sample_rate: 48_000,
+            tracks: &tracks,
+        };
+        finish_take(&disk, &take, &to, Some(link), &[]).unwrap();
+        let steps: Vec<String> = disk
+            .steps()
+            .into_iter()
+            .map(|s| s.split(".waves-").next().unwrap().to_string())
+            .collect();
+        let d = format!("syncdir {}", dir.file_name().unwrap().to_string_lossy());
+        assert_eq!(
+            steps,
+            [
+                "sync ",
+                "link take.wav",
+                &d,
+                "remove ",
+                "sync ",
+                "link take__drums.wav",
+                &d,
+                "remove ",
+                "remove .take.journal"
+            ]
+        );
+        assert_eq!(names(&dir), ["take.wav", "take__drums.wav"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_failure_while_publishing_keeps_the_journal() {
+        use crate::record::disk::trace::Traced;
+        for fail in [("sync", 1), ("link", 1), ("syncdir", 1)] {
+            let dir = temp_dir(&format!("keep-{}", fail.0));
+            let (take, link) = take_with_journal(&dir);
+            let disk = Traced {
+                fail: Some(fail),
+                ..Default::default()
+            };
+            let tracks = ["drums".to_string()];
+            let to = Destination {
+                dir: &dir,
+                name: "take.wav",
+                sample_rate: 48_000,
+                tracks: &tracks,
+            };
+            // The mix is saved; the stem is not: the journal stays.
+            finish_take(&disk, &take, &to, Some(link), &[]).unwrap();
+            assert!(dir.join(".take.journal").exists(), "{fail:?}");
+            assert!(
+                !disk.steps().iter().any(|s| s.contains(".take.journal")),
+                "{fail:?}: {:?}",
+                disk.steps()
+            );
+            assert_eq!(names(&dir), [".take.journal", "take.wav"], "{fail:?}");
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_rescue_folder_is_private_and_refuses_links_and_other_users_folders() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let base = temp_dir("rescue");
+        let uid = uid();
+        let own = base.join(format!("waves-rescue-{uid}"));
+        let got = rescue_dir_in(&base);
+        assert_eq!(got, own);
+        assert_eq!(std::fs::metadata(&own).unwrap().mode() & 0o777, 0o700);
+        std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(rescue_dir_in(&base), own);
+        assert_eq!(
+            std::fs::metadata(&own).unwrap().mode() & 0o777,
+            0o700,
+            "closed again"
+        );
+        // A link planted where the folder goes: not followed.
+        std::fs::remove_dir(&own).unwrap();
+        let elsewhere = base.join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &own).unwrap();
+        let got = rescue_dir_in(&base);
+        assert_ne!(got, own);
+        assert!(got.starts_with(&base) && got.is_dir(), "{}", got.display());
+        assert!(
+            !std::fs::symlink_metadata(&got)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        // Another user's folder (only root can make one to test with).
+        if uid == 0 {
+            std::fs::remove_file(&own).unwrap();
+            std::fs::create_dir(&own).unwrap();
+            std::os::unix::fs::chown(&own, Some(12345), None).unwrap();
+            assert_ne!(rescue_dir_in(&base), own);
+        }
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }
