@@ -377,7 +377,6 @@ fn in_place(
 mod tests {
     use super::super::super::disk::trace::Traced;
     use super::*;
-    use std::io::Write as _;
 
     fn temp_dir(tag: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("waves-recover-{tag}-{}", std::process::id()));
