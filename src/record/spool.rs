@@ -5,7 +5,7 @@
 //! [`Spooler::spawn`] starts a thread named `waves-spooler` that moves everything the
 //! [`Tap`](super::tap::Tap) pushed into one growing `Vec<f32>`, then sleeps ~5 ms when the
 //! ring is empty. [`SpoolHandle::stop`] signals it, joins it, drains what is left and
-//! returns the [`Take`]; writing it to disk is [`save`](super::naming::save)'s job.
+//! returns the [`Take`]; writing it to disk is [`save`](super::save)'s job.
 //!
 //! Stop the audio stream (or drop the `Tap`) before calling `stop`: frames pushed after the
 //! final drain are not in the take.
