@@ -290,15 +290,16 @@ fn a_render_never_replaces_a_file_unless_named_with_o() {
     // A take saved earlier under the script's name, as `recording_filename = "tone.wav"` makes.
     std::fs::create_dir_all(dir.0.join("output")).unwrap();
     dir.write("output/tone.wav", "a take that must survive");
+    // The closing line goes to stdout.
     let o = waves(&dir.0, &["render", "tone.rhai", "--duration", "0.1"]);
-    let (_, err) = text(&o);
+    let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("Rendered output/tone_2.wav"), "{err}");
+    assert!(out.contains("Rendered output/tone_2.wav"), "{out}{err}");
     let o = waves(&dir.0, &["render", "tone.rhai", "--duration", "0.1"]);
     assert!(
-        text(&o).1.contains("Rendered output/tone_3.wav"),
+        text(&o).0.contains("Rendered output/tone_3.wav"),
         "{}",
-        text(&o).1
+        text(&o).0
     );
     let kept = std::fs::read_to_string(dir.0.join("output/tone.wav")).unwrap();
     assert_eq!(kept, "a take that must survive");
@@ -308,7 +309,7 @@ fn a_render_never_replaces_a_file_unless_named_with_o() {
             &dir.0,
             &["render", "tone.rhai", "-o", "mine.wav", "--duration", "0.1"],
         );
-        assert!(text(&o).1.contains("Rendered mine.wav"), "{}", text(&o).1);
+        assert!(text(&o).0.contains("Rendered mine.wav"), "{}", text(&o).0);
     }
     assert!(!dir.0.join("mine_2.wav").exists());
 }
