@@ -347,7 +347,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     PathBuf::from(settings(&common)?.output_dir)
                 }
             };
-            crate::record::journal::recover(&dir)
+            crate::record::journal::recover(&dir).map_err(|e| format!("error: {e}"))
         }
         Some(Command::Lsp) => crate::lsp::run_stdio(),
         Some(Command::Reference) => {
@@ -598,7 +598,7 @@ pub fn render_file(
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_else(|| "out".into());
             // Like a take, a render named by waves never replaces a file: only `-o` does.
-            crate::record::naming::unique_path(Path::new(&cfg.output_dir), &format!("{stem}.wav"))
+            crate::record::save::unique_path(Path::new(&cfg.output_dir), &format!("{stem}.wav"))
                 .map_err(|e| format!("error: cannot name the render in {}: {e}", cfg.output_dir))?
         }
     };
@@ -608,6 +608,15 @@ pub fn render_file(
     }
     let rate = cfg.sample_rate as f32;
     let (graph, meta) = graph::compile_with(&compiled.spec, rate, how.passes);
+    // Every file the render may write must have a name this file system takes.
+    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty());
+    let file = dest.file_name().map(|f| f.to_string_lossy().to_string());
+    crate::record::save::check_names(
+        dir.unwrap_or(Path::new(".")),
+        file.as_deref().unwrap_or(""),
+        &meta.track_names,
+    )
+    .map_err(|e| format!("error: cannot render to {}: {e}", dest.display()))?;
     let rebuild = || graph::compile_with(&compiled.spec, rate, how.passes).0;
     let opts = RenderOptions {
         sample_rate: cfg.sample_rate,
@@ -617,9 +626,20 @@ pub fn render_file(
         progress: std::io::stderr().is_terminal(),
         threads: how.threads,
         split: None,
+        part_frames: None,
+        // Ctrl-C ends the render early with a complete WAV of what was rendered.
+        stop: Some(crate::play::stop_flag()),
     };
     let report = render::render(graph, Some(&rebuild), &meta.track_names, &dest, &opts)
-        .map_err(|e| format!("error: cannot write {}: {e}", dest.display()))?;
+        .map_err(|e| format!("error: the render was not written: {e}"))?;
     crate::say!("{}", report.summary());
+    if let Some(asked) = report.interrupted {
+        return Err(format!(
+            "error: the render was stopped by Ctrl-C after {:.2} s of {:.2} s; {} is a complete WAV of what was rendered",
+            report.audio_secs(),
+            asked as f64 / f64::from(report.sample_rate),
+            report.path.display()
+        ));
+    }
     Ok(report)
 }

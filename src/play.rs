@@ -12,9 +12,8 @@ use crate::io::output;
 use crate::io::scope::ScopeRing;
 use crate::io::screen::{self, Screen};
 use crate::live::Live;
-use crate::record::spool::Take;
 use crate::record::stems::StemSlots;
-use crate::record::{cue, journal, naming, tap};
+use crate::record::{cue, journal, save, tap};
 use crate::script;
 use crate::watch::Watcher;
 use std::io::IsTerminal;
@@ -202,7 +201,8 @@ pub fn play(
         let (t, s) = tap::recorder(RING_SECS * sr as usize, channels);
         // Crash safety: the spooler also appends the take to output_dir/.NAME.journal.
         let dir = Path::new(&cfg.output_dir);
-        let (s, j) = journal::attach(s, dir, &cfg.recording_filename, sr, live.stems.names());
+        let (s, j) = journal::attach(s, dir, &cfg.recording_filename, sr, live.stems.names())
+            .map_err(|e| format!("error: cannot record: {e}"))?;
         (Some(t), Some(s.spawn()), j)
     } else {
         (None, None, None)
@@ -360,80 +360,27 @@ pub fn play(
     }
     if let Some(handle) = spool {
         let take = handle.stop();
-        match naming::save_or_rescue(
-            &take,
-            Path::new(&cfg.output_dir),
-            &cfg.recording_filename,
-            sr,
-        ) {
-            Ok((path, secs)) => {
-                crate::say!("Recording saved: {} ({secs:.2} seconds)", path.display());
-                let stems_saved = save_stems(&take, &path, live.stems.names(), sr);
-                match journal {
-                    Some(j) if stems_saved => j.remove(),
-                    Some(j) => crate::tell!("note: {}", j.kept()),
-                    None => {}
-                }
-                // Each reload becomes a marker at its frame, so the take can be cut at its edits.
-                let frames = take.frames() as u64;
-                let cues: Vec<cue::Cue> = live
-                    .applied
-                    .iter()
-                    .filter(|a| a.frame <= frames && a.frame <= u32::MAX as u64)
-                    .map(|a| cue::Cue {
-                        frame: a.frame as u32,
-                        label: format!("reload {}", a.label),
-                    })
-                    .collect();
-                if let Err(e) = cue::append_cues(&path, &cues) {
-                    crate::tell!(
-                        "warning: the reload markers could not be added to the recording: {e}"
-                    );
-                }
-            }
-            Err(e) => {
-                let kept = journal.as_ref().map(|j| format!("\n{}", j.kept()));
-                let kept = kept.unwrap_or_default();
-                return Err(format!(
-                    "error: the recording could not be saved: {e}{kept}"
-                ));
-            }
-        }
-        if take.dropped > 0 {
-            crate::tell!(
-                "WARNING: {} frames ({:.3} s) were DROPPED from the recording: the spooler fell behind",
-                take.dropped,
-                take.dropped as f64 / sr as f64
-            );
-        }
+        // Each reload becomes a marker at its frame, so the take can be cut at its edits.
+        let frames = take.frames() as u64;
+        let cues: Vec<cue::Cue> = live
+            .applied
+            .iter()
+            .filter(|a| a.frame <= frames && a.frame <= u32::MAX as u64)
+            .map(|a| cue::Cue {
+                frame: a.frame as u32,
+                label: format!("reload {}", a.label),
+            })
+            .collect();
+        let to = save::Destination {
+            dir: Path::new(&cfg.output_dir),
+            name: &cfg.recording_filename,
+            sample_rate: sr,
+            tracks: live.stems.names(),
+        };
+        save::finish_take(crate::record::disk::REAL, &take, &to, journal, &cues)
+            .map_err(|e| format!("error: the recording could not be saved: {e}"))?;
     }
     Ok(())
-}
-
-/// Writes each recorded stem beside the mix at `mix`: `NAME__TRACK.wav`, under the same
-/// never-overwrite rule. A stem that cannot be written is reported; the mix is already safe.
-/// Returns whether every stem was saved.
-fn save_stems(take: &Take, mix: &Path, names: &[String], sr: u32) -> bool {
-    let dir = mix.parent().unwrap_or(Path::new("."));
-    let stem = mix
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "recording".into());
-    let mut all = true;
-    for (slot, track) in names.iter().enumerate() {
-        let first = 2 + 2 * slot;
-        let name = format!("{stem}__{track}.wav");
-        match naming::save_channels(take, first..first + 2, dir, &name, sr) {
-            Ok((path, secs)) => {
-                crate::say!("Stem saved: {} ({secs:.2} seconds)", path.display())
-            }
-            Err(e) => {
-                crate::tell!("warning: the stem \"{track}\" could not be saved: {e}");
-                all = false;
-            }
-        }
-    }
-    all
 }
 
 /// config.rhai changed: apply what can change while playing, say what needs a restart.

@@ -4,10 +4,14 @@
 use crate::dsp::{BLOCK, Ctx};
 use crate::engine::Renderer;
 use crate::graph::{RuntimeGraph, Stages, best_split};
+use crate::record::RecordError;
+use crate::record::disk::{self, Disk};
+use crate::record::save::WAV_DATA_LIMIT;
 use crate::record::wav::{Format, WavSink};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -62,6 +66,11 @@ pub struct RenderOptions {
     /// `RuntimeGraph::splits`) instead of timing how: for tests, since the samples must not
     /// depend on it. Ignored with one thread.
     pub split: Option<Vec<bool>>,
+    /// Frames per file before the render continues in `NAME.part2.wav`…; `None`: as many
+    /// as a WAV file can hold. Lowered by tests.
+    pub part_frames: Option<u64>,
+    /// Set (by Ctrl-C) to end the render early: what was rendered is kept as a whole WAV.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 #[derive(Debug)]
@@ -80,6 +89,10 @@ pub struct RenderReport {
     pub nonfinite: u64,
     /// Ops run by the first of two threads, of all ops, when the graph was split in two.
     pub stages: Option<(usize, usize)>,
+    /// The files after the first, when the render was too long for one WAV file.
+    pub parts: Vec<PathBuf>,
+    /// Frames asked for, when the render was stopped before (`frames` were rendered).
+    pub interrupted: Option<u64>,
 }
 
 impl RenderReport {
@@ -95,14 +108,18 @@ impl RenderReport {
             "-inf dBFS".into()
         };
         let rtf = self.audio_secs() / self.wall_secs.max(1e-9);
-        let mut s = format!(
+        let mut s = String::new();
+        s.push_str(&format!(
             "Rendered {}: {:.2} s of audio in {:.3} s ({:.1}x real time), peak {peak_db}, {} clipped",
             self.path.display(),
             self.audio_secs(),
             self.wall_secs,
             rtf,
             crate::plural(self.clipped, "sample")
-        );
+        ));
+        for p in &self.parts {
+            s.push_str(&format!("\ncontinued in {}", p.display()));
+        }
         if let Some((first, all)) = self.stages {
             s.push_str(&format!(
                 ", on two threads (ops 1-{first} | {}-{all})",
@@ -191,7 +208,7 @@ pub fn render(
     track_names: &[String],
     dest: &Path,
     opts: &RenderOptions,
-) -> std::io::Result<RenderReport> {
+) -> Result<RenderReport, RecordError> {
     let total = (opts.seconds * opts.sample_rate as f64).round() as u64;
     let two = opts.threads >= 2 && track_names.is_empty() && opts.seconds >= MIN_TWO_STAGE_SECS;
     let split = match (two, &opts.split) {
@@ -308,7 +325,7 @@ fn two_stages(
     dest: &Path,
     opts: &RenderOptions,
     stages: (usize, usize),
-) -> std::io::Result<RenderReport> {
+) -> Result<RenderReport, RecordError> {
     let mut renderer = Renderer::new(second, opts.sample_rate as f32, opts.master_gain);
     let handed = Stages::handed(renderer.graph_mut(), carried);
     let blocks = total.div_ceil(BLOCK as u64) as usize;
@@ -424,6 +441,148 @@ impl Drop for Done<'_> {
     }
 }
 
+/// Bytes one sample takes in `format`.
+fn sample_bytes(format: Format) -> u64 {
+    match format {
+        Format::F32 => 4,
+        Format::I24 => 3,
+        Format::I16 => 2,
+    }
+}
+
+/// One output of a render (the mix or a stem), written in parts of at most `per_file`
+/// frames under private names, and named only at the end: `dest`, then
+/// `NAME.part2.wav`, `NAME.part3.wav`… beside it. Dropped unfinished, it removes them all.
+struct Parts<'a> {
+    dest: PathBuf,
+    dir: PathBuf,
+    opts: &'a RenderOptions,
+    per_file: u64,
+    done: Vec<PathBuf>,
+    current: Option<WavSink>,
+    in_current: u64,
+}
+
+impl<'a> Parts<'a> {
+    fn new(dest: &Path, opts: &'a RenderOptions) -> Result<Self, RecordError> {
+        let dir = match dest.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let per_file = opts
+            .part_frames
+            .unwrap_or(WAV_DATA_LIMIT / (2 * sample_bytes(opts.format)))
+            .max(1);
+        let mut p = Parts {
+            dest: dest.to_path_buf(),
+            dir,
+            opts,
+            per_file,
+            done: Vec::new(),
+            current: None,
+            in_current: 0,
+        };
+        p.start()?;
+        Ok(p)
+    }
+
+    fn start(&mut self) -> Result<(), RecordError> {
+        let sink = WavSink::create(&self.dir, self.opts.sample_rate, 2, self.opts.format)
+            .map_err(|e| RecordError::io("write in", &self.dir, e))?;
+        self.current = Some(sink);
+        self.in_current = 0;
+        Ok(())
+    }
+
+    fn write(&mut self, mut frames: &[f32]) -> Result<(), RecordError> {
+        while !frames.is_empty() {
+            if self.in_current == self.per_file {
+                self.close()?;
+                self.start()?;
+            }
+            let room = ((self.per_file - self.in_current) as usize).min(frames.len() / 2);
+            let (now, rest) = frames.split_at(room * 2);
+            if let Some(sink) = self.current.as_mut() {
+                sink.write(now)
+                    .map_err(|e| RecordError::io("write", &self.dest, e))?;
+            }
+            self.in_current += room as u64;
+            frames = rest;
+        }
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<(), RecordError> {
+        if let Some(sink) = self.current.take() {
+            let tmp = sink
+                .finish(disk::REAL)
+                .map_err(|e| RecordError::io("write", &self.dest, e))?;
+            self.done.push(tmp);
+        }
+        Ok(())
+    }
+
+    /// Completes the last part and gives every part its name (replacing: `-o` chose it);
+    /// returns the names.
+    fn publish(mut self) -> Result<Vec<PathBuf>, RecordError> {
+        self.close()?;
+        let stem = self
+            .dest
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "out".into());
+        let ext = self
+            .dest
+            .extension()
+            .map(|e| e.to_string_lossy().to_string())
+            .unwrap_or_else(|| "wav".into());
+        let mut names = Vec::new();
+        for (k, tmp) in std::mem::take(&mut self.done).into_iter().enumerate() {
+            let name = if k == 0 {
+                self.dest.clone()
+            } else {
+                self.dest
+                    .with_file_name(format!("{stem}.part{}.{ext}", k + 1))
+            };
+            if let Err(e) = disk::REAL.rename(&tmp, &name) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(RecordError::io("name the file", name, e));
+            }
+            names.push(name);
+        }
+        disk::REAL
+            .sync_dir(&self.dir)
+            .map_err(|e| RecordError::io("sync the folder", &self.dir, e))?;
+        Ok(names)
+    }
+}
+
+impl Drop for Parts<'_> {
+    /// Not published (an error): no part is left behind.
+    fn drop(&mut self) {
+        for p in &self.done {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Checks that the render's files fit the folder's free space before any is written.
+fn check_space(dest: &Path, files: usize, total: u64, format: Format) -> Result<(), RecordError> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let need = files as u64 * (total * 2 * sample_bytes(format) + 4096);
+    match disk::free_bytes(dir) {
+        Some(free) if free < need => Err(RecordError::NoSpace {
+            path: dir.to_path_buf(),
+            need,
+            free,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// The render loop: `produce` fills each chunk (interleaved stereo, or `width` channels
 /// wide with the stems when there are any), which is measured and written.
 fn write_all(
@@ -433,16 +592,12 @@ fn write_all(
     opts: &RenderOptions,
     stages: Option<(usize, usize)>,
     mut produce: impl FnMut(&mut [f32], Option<(&mut [f32], usize)>) -> std::io::Result<()>,
-) -> std::io::Result<RenderReport> {
-    let mut sink = WavSink::create(dest, opts.sample_rate, 2, opts.format)?;
+) -> Result<RenderReport, RecordError> {
+    check_space(dest, 1 + track_names.len(), total, opts.format)?;
+    let mut sink = Parts::new(dest, opts)?;
     let mut stem_sinks = Vec::new();
     for name in track_names {
-        stem_sinks.push(WavSink::create(
-            &stem_path(dest, name),
-            opts.sample_rate,
-            2,
-            opts.format,
-        )?);
+        stem_sinks.push(Parts::new(&stem_path(dest, name), opts)?);
     }
     // With stems, frames are rendered wide (mix, then each stem) and split per file.
     let width = 2 + 2 * stem_sinks.len();
@@ -459,14 +614,20 @@ fn write_all(
     let start = Instant::now();
     let mut buf = vec![0.0f32; CHUNK * 2];
     let (mut done, mut peak, mut clipped, mut nonfinite) = (0u64, 0.0f32, 0u64, 0u64);
-    while done < total {
+    let stopped = || {
+        opts.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    };
+    let rendering = |e| RecordError::io("render into", dest, e);
+    while done < total && !stopped() {
         let n = ((total - done) as usize).min(CHUNK);
         let chunk = &mut buf[..n * 2];
         if stem_sinks.is_empty() {
-            produce(chunk, None)?;
+            produce(chunk, None).map_err(rendering)?;
         } else {
             let wide = &mut wide[..n * width];
-            produce(chunk, Some((wide, width)))?;
+            produce(chunk, Some((wide, width))).map_err(rendering)?;
             pick_pair(wide, width, 0, chunk);
             for (k, sink) in stem_sinks.iter_mut().enumerate() {
                 let part = &mut part[..n * 2];
@@ -488,15 +649,20 @@ fn write_all(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let path = sink.finish()?;
-    let stems = stem_sinks
-        .into_iter()
-        .map(WavSink::finish)
-        .collect::<std::io::Result<Vec<_>>>()?;
+    let mut parts = sink.publish()?;
+    let path = parts.remove(0);
+    let mut stems = Vec::new();
+    for s in stem_sinks {
+        let mut named = s.publish()?;
+        stems.push(named.remove(0));
+        parts.extend(named);
+    }
     Ok(RenderReport {
         path,
         stems,
-        frames: total,
+        parts,
+        interrupted: (done < total).then_some(total),
+        frames: done,
         sample_rate: opts.sample_rate,
         wall_secs,
         peak,

@@ -290,10 +290,11 @@ fn a_render_never_replaces_a_file_unless_named_with_o() {
     // A take saved earlier under the script's name, as `recording_filename = "tone.wav"` makes.
     std::fs::create_dir_all(dir.0.join("output")).unwrap();
     dir.write("output/tone.wav", "a take that must survive");
+    // The closing line goes to stdout.
     let o = waves(&dir.0, &["render", "tone.rhai", "--duration", "0.1"]);
-    let (said, err) = text(&o);
+    let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
-    assert!(said.contains("Rendered output/tone_2.wav"), "{said}");
+    assert!(out.contains("Rendered output/tone_2.wav"), "{out}{err}");
     let o = waves(&dir.0, &["render", "tone.rhai", "--duration", "0.1"]);
     assert!(
         text(&o).0.contains("Rendered output/tone_3.wav"),

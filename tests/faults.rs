@@ -170,7 +170,7 @@ fn expect_rescued(out: &common::process::Outcome, name: &str) {
         out.describe()
     );
     let path = saved(&out.stdout);
-    let rescue = std::env::temp_dir().join("waves-rescue");
+    let rescue = waves::record::save::rescue_dir();
     assert!(path.starts_with(&rescue), "saved in {}", path.display());
     assert!(
         path.file_name()
@@ -264,4 +264,123 @@ fn a_full_disk_sends_the_take_to_the_rescue_folder() {
             .is_none(),
         "the full disk's folder is left as it was (nothing half-written)"
     );
+}
+
+/// A render longer than one WAV file continues in numbered parts, nothing lost; the limit
+/// is lowered to 1000 frames instead of writing 4 GiB.
+#[test]
+fn a_render_too_long_for_one_wav_continues_in_parts() {
+    use waves::render::{RenderOptions, render};
+    let w = work("render-parts", "");
+    w.dir.write("t.rhai", "saw(110) * 0.3");
+    let spec = waves::script::compile_file(&w.path("t.rhai"), SR)
+        .unwrap_or_else(|d| panic!("{}", d.render(None)))
+        .spec;
+    let opts = |part_frames| RenderOptions {
+        sample_rate: SR as u32,
+        master_gain: 0.8,
+        seconds: 2500.0 / SR,
+        format: waves::record::wav::Format::F32,
+        progress: false,
+        threads: 1,
+        split: None,
+        part_frames,
+        stop: None,
+    };
+    let graph = || waves::graph::compile(&spec, SR as f32).0;
+    let whole = w.path("whole.wav");
+    render(graph(), None, &[], &whole, &opts(None)).expect("render");
+    let split = w.path("split.wav");
+    let report = render(graph(), None, &[], &split, &opts(Some(1000))).expect("render");
+    assert_eq!(
+        report.parts,
+        [w.path("split.part2.wav"), w.path("split.part3.wav")]
+    );
+    let mut all = Vec::new();
+    for p in [&split, &report.parts[0], &report.parts[1]] {
+        all.extend(read_wav(p).1);
+    }
+    assert_eq!(read_wav(&split).1.len(), 2000);
+    assert_eq!(
+        all,
+        read_wav(&whole).1,
+        "the parts hold the render, in order"
+    );
+}
+
+/// Hidden files (private names being written) left in `dir`.
+fn hidden(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect()
+}
+
+#[test]
+fn ctrl_c_during_a_render_leaves_a_whole_wav_of_what_was_rendered() {
+    let w = work("render-sigint", "");
+    w.dir.write("t.rhai", "saw(110) * 0.3");
+    let run = Running::watch(
+        w.command(&["render", "t.rhai", "--duration", "3000", "-o", "out/r.wav"])
+            .spawn()
+            .expect("spawn waves"),
+    );
+    // Interrupt once it has written something.
+    while !std::fs::read_dir(w.path("out")).is_ok_and(|mut d| d.next().is_some()) {
+        assert!(run.now() < 30.0, "{}", run.stderr_so_far());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    run.interrupt();
+    let out = run.finish(Duration::from_secs(20));
+    assert!(!out.status.success(), "{}", out.describe());
+    assert!(
+        out.stderr.contains("stopped by Ctrl-C") && out.stderr.contains("a complete WAV"),
+        "{}",
+        out.describe()
+    );
+    let s = secs(&w.path("out/r.wav"));
+    assert!(s > 0.0 && s < 3000.0, "{s} s\n{}", out.describe());
+    assert_eq!(hidden(&w.path("out")), Vec::<String>::new());
+}
+
+#[test]
+fn a_render_larger_than_the_free_space_is_refused_before_it_starts() {
+    let w = work("render-space", "");
+    // A day of stereo float is 33 GB a file; with twelve stems, 430 GB.
+    let tracks: Vec<String> = (0..12)
+        .map(|k| format!("sine({}).track(\"t{k}\")", 100 + k))
+        .collect();
+    w.dir
+        .write("t.rhai", &format!("mix([{}])", tracks.join(", ")));
+    let out = w.run(
+        &["render", "t.rhai", "--duration", "86400", "-o", "out/r.wav"],
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success(), "{}", out.describe());
+    assert!(
+        out.stderr.contains("not enough space in out"),
+        "{}",
+        out.describe()
+    );
+    assert!(out.wall < 10.0, "{}", out.describe());
+    assert!(std::fs::read_dir(w.path("out")).unwrap().next().is_none());
+}
+
+#[test]
+fn a_recording_name_too_long_for_the_disk_is_refused_before_playing() {
+    if !audio_or_skip() {
+        return;
+    }
+    let w = work("long-name", "");
+    w.dir.write("t.rhai", "sine(220) * 0.3");
+    let name = "n".repeat(250);
+    let out = w.run(
+        &["play", "t.rhai", "--record", "--output", &name],
+        Duration::from_secs(20),
+    );
+    assert!(!out.status.success(), "{}", out.describe());
+    assert!(out.stderr.contains("too long"), "{}", out.describe());
+    assert!(!out.stderr.contains("Playing "), "{}", out.describe());
 }

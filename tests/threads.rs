@@ -209,6 +209,8 @@ fn render_to(
         progress: false,
         threads,
         split,
+        part_frames: None,
+        stop: None,
     };
     let report = render(compiled(spec), None, &[], dest, &opts).expect("render");
     (report.stages, std::fs::read(dest).expect("wav"))

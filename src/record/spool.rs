@@ -1,16 +1,17 @@
-//! The spooler: drains the recording ring into memory, and into the take's crash journal when
-//! it has one, on its own thread (`waves-spooler`); the only recording disk I/O during playback.
+//! The spooler: drains the recording ring into memory on its own thread (`waves-spooler`),
+//! and hands a copy to the journal thread when the take has a crash journal; it never
+//! touches the disk, so the disk's speed cannot cost the take a frame.
 //!
 //! [`Spooler::spawn`] starts a thread named `waves-spooler` that moves everything the
 //! [`Tap`](super::tap::Tap) pushed into one growing `Vec<f32>`, then sleeps ~5 ms when the
 //! ring is empty. [`SpoolHandle::stop`] signals it, joins it, drains what is left and
-//! returns the [`Take`]; writing it to disk is [`save`](super::naming::save)'s job.
+//! returns the [`Take`]; writing it to disk is [`save`](super::save)'s job.
 //!
 //! Stop the audio stream (or drop the `Tap`) before calling `stop`: frames pushed after the
 //! final drain are not in the take.
 //!
-//! With a [`Journal`] attached ([`Spooler::with_journal`]), every drain is also appended
-//! to the take's crash journal on this thread, made durable about every half second.
+//! With a journal attached ([`Spooler::with_journal`]), every drain is also queued for the
+//! journal thread, which writes it at the disk's pace (see `journal::write`).
 //!
 //! Memory: 4 bytes per sample, i.e. 8 bytes per stereo frame (23 MB per minute at 48 kHz
 //! stereo), plus at most one unused growth chunk ([`SPOOL_CHUNK_FRAMES`] frames, 23 MB in
@@ -19,8 +20,9 @@
 //! (no copy), elsewhere a grow may copy the take once per chunk, on this thread, which the
 //! ring absorbs (size it for a couple of seconds).
 
-use super::journal::Journal;
-use super::tap::RecStats;
+use super::RecStats;
+pub use super::Take;
+use super::journal::write::JournalFeed;
 use ringbuf::HeapCons;
 use ringbuf::traits::Consumer;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,34 +36,13 @@ pub const SPOOL_CHUNK_FRAMES: usize = 48_000 * 60;
 /// How long the spooler sleeps when the ring is empty.
 const POLL: Duration = Duration::from_millis(5);
 
-/// A finished recording in memory: interleaved 32-bit float frames, unclipped.
-#[derive(Default)]
-pub struct Take {
-    pub samples: Vec<f32>,
-    pub channels: usize,
-    /// Frames lost because the ring was full (they are missing from `samples`).
-    pub dropped: u64,
-}
-
-impl Take {
-    /// Whole frames in the take.
-    pub fn frames(&self) -> usize {
-        self.samples.len() / self.channels.max(1)
-    }
-
-    /// Duration of the take.
-    pub fn seconds(&self, sample_rate: u32) -> f64 {
-        self.frames() as f64 / f64::from(sample_rate.max(1))
-    }
-}
-
 /// The draining end of the recording ring, not yet running; see [`Spooler::spawn`].
 pub struct Spooler {
     cons: HeapCons<f32>,
     channels: usize,
     stats: Arc<RecStats>,
     samples: Vec<f32>,
-    journal: Option<Journal>,
+    journal: Option<JournalFeed>,
 }
 
 /// A running spooler thread.
@@ -90,8 +71,8 @@ impl Spooler {
         self.channels
     }
 
-    /// Also appends everything drained to `journal` (before [`spawn`](Self::spawn)).
-    pub fn with_journal(mut self, journal: Journal) -> Spooler {
+    /// Also queues everything drained for the journal thread (before [`spawn`](Self::spawn)).
+    pub fn with_journal(mut self, journal: JournalFeed) -> Spooler {
         self.journal = Some(journal);
         self
     }
@@ -137,9 +118,6 @@ impl Spooler {
             // then visible to this drain.
             let stopping = stop.load(Ordering::Acquire);
             let n = self.drain();
-            if let Some(j) = self.journal.as_mut() {
-                j.maybe_sync();
-            }
             if stopping {
                 while self.drain() > 0 {}
                 return;
@@ -159,7 +137,7 @@ impl Spooler {
         }
         // The journal gets every frame, even one the take below has no memory for.
         if let Some(j) = self.journal.as_mut() {
-            j.append(a, b);
+            j.feed(a, b);
         }
         if self.samples.capacity() - self.samples.len() < n {
             let chunk = SPOOL_CHUNK_FRAMES * self.channels;
@@ -208,9 +186,8 @@ impl SpoolHandle {
             };
         };
         while spooler.drain() > 0 {}
-        if let Some(j) = spooler.journal.as_mut() {
-            j.sync();
-        }
+        // Dropping the feed tells the journal thread that nothing more comes.
+        spooler.journal = None;
         Take {
             samples: std::mem::take(&mut spooler.samples),
             channels: spooler.channels,

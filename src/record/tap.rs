@@ -13,28 +13,12 @@
 //! the longest stall of the spooler thread (scheduling, a large `Vec` reallocation); two
 //! seconds is generous: `recorder(2 * 48_000, 2)` = 96 000 frames = 768 KB at 48 kHz stereo.
 
+pub use super::RecStats;
 use super::spool::Spooler;
 use ringbuf::HeapRb;
 use ringbuf::traits::{Observer, Producer, Split};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-/// Recording counters shared by the tap (writer), the spooler and the control thread.
-#[derive(Debug, Default)]
-pub struct RecStats {
-    /// Frames the tap accepted into the ring (and that therefore end up in the take).
-    pub frames_written: AtomicU64,
-    /// Frames the tap had to drop because the ring was full (a trailing partial frame
-    /// counts as one dropped frame).
-    pub dropped: AtomicU64,
-}
-
-impl RecStats {
-    /// Seconds recorded so far (accepted frames), for a status line such as "● rec 12.3 s".
-    pub fn seconds(&self, sample_rate: u32) -> f64 {
-        self.frames_written.load(Ordering::Relaxed) as f64 / f64::from(sample_rate.max(1))
-    }
-}
+use std::sync::atomic::Ordering;
 
 /// The audio thread's end of the recording ring.
 pub struct Tap {

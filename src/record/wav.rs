@@ -1,10 +1,14 @@
-//! WAV output that never leaves a half-written file: frames go to a temporary file in the
-//! same folder, renamed into place only when complete; control or spooler thread.
+//! WAV output that never leaves a half-written file: frames go to a private temporary file
+//! in the same folder, synced, and named only when complete (by `save` or `render`);
+//! control thread.
 
 use hound::{SampleFormat, WavSpec, WavWriter};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::disk::Disk;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -67,32 +71,62 @@ fn write_to<W: std::io::Write + std::io::Seek>(
     Ok(())
 }
 
+/// A WAV file being written under a private temporary name; removed when dropped
+/// unfinished, so an error or an interruption leaves nothing behind.
 pub struct WavSink {
     writer: Option<WavWriter<BufWriter<File>>>,
     tmp: PathBuf,
-    dest: PathBuf,
     format: Format,
 }
 
+/// A hidden name in `dir` private to this process and call. Short and not derived from the
+/// final name, so that a final name that fits the file system always has a private name
+/// that fits too.
+pub fn private_path(dir: &Path) -> PathBuf {
+    static SERIAL: AtomicU64 = AtomicU64::new(0);
+    dir.join(format!(
+        ".waves-{}-{}.tmp",
+        std::process::id(),
+        SERIAL.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
 impl WavSink {
+    /// Starts a WAV at a new private name in `dir`.
     pub fn create(
-        dest: &Path,
+        dir: &Path,
         sample_rate: u32,
         channels: u16,
         format: Format,
     ) -> std::io::Result<Self> {
-        let name = dest
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
-        let tmp = dest.with_file_name(format!(".{name}.partial"));
-        let writer = WavWriter::create(&tmp, spec(sample_rate, channels, format)).map_err(to_io)?;
+        let tmp = private_path(dir);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .read(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let writer = WavWriter::new(
+            BufWriter::with_capacity(1 << 16, file),
+            spec(sample_rate, channels, format),
+        )
+        .map_err(to_io);
+        let writer = match writer {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
         Ok(WavSink {
             writer: Some(writer),
             tmp,
-            dest: dest.to_path_buf(),
             format,
         })
+    }
+
+    /// The private name being written.
+    pub fn tmp(&self) -> &Path {
+        &self.tmp
     }
 
     /// Appends interleaved samples; integer formats are clipped to full scale.
@@ -115,13 +149,20 @@ impl WavSink {
         w.finalize().map_err(to_io)
     }
 
-    /// Completes the file and moves it into place.
-    pub fn finish(mut self) -> std::io::Result<PathBuf> {
+    /// Completes the file and makes it durable under its private name, which it returns
+    /// for the caller to publish (and to remove if publishing fails).
+    pub fn finish(mut self, disk: &dyn Disk) -> std::io::Result<PathBuf> {
         if let Some(w) = self.writer.take() {
-            w.finalize().map_err(to_io)?;
+            let done = w
+                .finalize()
+                .map_err(to_io)
+                .and_then(|()| disk.sync_file(&self.tmp));
+            if let Err(e) = done {
+                let _ = std::fs::remove_file(&self.tmp);
+                return Err(e);
+            }
         }
-        std::fs::rename(&self.tmp, &self.dest)?;
-        Ok(self.dest.clone())
+        Ok(self.tmp.clone())
     }
 }
 
@@ -153,16 +194,14 @@ mod tests {
     fn writes_whole_file_or_nothing() {
         let dir = std::env::temp_dir().join(format!("waves-wav-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let dest = dir.join("a.wav");
-        let mut s = WavSink::create(&dest, 48000, 2, Format::F32).unwrap();
+        let mut s = WavSink::create(&dir, 48000, 2, Format::F32).unwrap();
         s.write(&[0.5, -1.5, 0.25, 0.0]).unwrap();
         drop(s);
-        assert!(!dest.exists());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
-        let mut s = WavSink::create(&dest, 48000, 2, Format::F32).unwrap();
+        let mut s = WavSink::create(&dir, 48000, 2, Format::F32).unwrap();
         s.write(&[0.5, -1.5, 0.25, 0.0]).unwrap();
-        s.finish().unwrap();
-        let r = hound::WavReader::open(&dest).unwrap();
+        let tmp = s.finish(crate::record::disk::REAL).unwrap();
+        let r = hound::WavReader::open(&tmp).unwrap();
         let v: Vec<f32> = r.into_samples::<f32>().map(|x| x.unwrap()).collect();
         assert_eq!(v, vec![0.5, -1.5, 0.25, 0.0]);
         std::fs::remove_dir_all(&dir).unwrap();
