@@ -295,12 +295,19 @@ fn a_render_never_replaces_a_file_unless_named_with_o() {
     assert!(o.status.success(), "{err}");
     assert!(err.contains("Rendered output/tone_2.wav"), "{err}");
     let o = waves(&dir.0, &["render", "tone.rhai", "--duration", "0.1"]);
-    assert!(text(&o).1.contains("Rendered output/tone_3.wav"), "{}", text(&o).1);
+    assert!(
+        text(&o).1.contains("Rendered output/tone_3.wav"),
+        "{}",
+        text(&o).1
+    );
     let kept = std::fs::read_to_string(dir.0.join("output/tone.wav")).unwrap();
     assert_eq!(kept, "a take that must survive");
     // A name given with -o is written in place, as asked.
     for _ in 0..2 {
-        let o = waves(&dir.0, &["render", "tone.rhai", "-o", "mine.wav", "--duration", "0.1"]);
+        let o = waves(
+            &dir.0,
+            &["render", "tone.rhai", "-o", "mine.wav", "--duration", "0.1"],
+        );
         assert!(text(&o).1.contains("Rendered mine.wav"), "{}", text(&o).1);
     }
     assert!(!dir.0.join("mine_2.wav").exists());
