@@ -370,8 +370,8 @@ fn run(cli: Cli) -> Result<(), String> {
             flags,
         }) => {
             let common = Common::from(flags);
-            let ov = overrides(&common, &values)?;
             let cfg = settings(&common)?;
+            let ov = overrides(&common, &values)?.with_memory_limit(cfg.memory_limit);
             let format = Format::parse(&format)
                 .ok_or_else(|| format!("error: --format {format:?}: use f32, i24 or i16"))?;
             if let Some(o) = &out {
@@ -496,6 +496,8 @@ fn examples() -> Result<(), String> {
 
 fn play(file: &Path, common: &Common, overrides: &Overrides) -> Result<(), String> {
     let cfg = settings(common)?;
+    // Changing memory_limit while playing needs a restart (it is read once, here).
+    let overrides = &overrides.clone().with_memory_limit(cfg.memory_limit);
     let reload = || settings(common);
     let s = crate::play::Settings {
         path: config_path(common),

@@ -30,6 +30,9 @@ pub struct Config {
     pub midi_persist_cc: bool,
     /// Every script follows an external MIDI clock, as with `tempo("midi")`.
     pub midi_clock: bool,
+    /// Bytes a sound's graph may need (delay lines, reverbs, voices, samples, pattern
+    /// tables); config.rhai gives it in MiB.
+    pub memory_limit: u64,
 }
 
 pub use crate::script::dsl::time::quantize_beats;
@@ -55,6 +58,7 @@ impl Default for Config {
             show_scope: false,
             midi_persist_cc: false,
             midi_clock: false,
+            memory_limit: crate::graph::memory::DEFAULT_MEMORY_LIMIT,
         }
     }
 }
@@ -87,6 +91,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("show_scope", Kind::Bool),
     ("midi_persist_cc", Kind::Bool),
     ("midi_clock", Kind::Bool),
+    ("memory_limit", Kind::Int(16, 1 << 20)),
 ];
 
 /// Checks a file name that must stay inside the output folder.
@@ -143,12 +148,19 @@ pub struct Loaded {
 
 pub fn load(path: &Path) -> Result<Loaded, Diagnostic> {
     let shown = path.display().to_string();
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(&shown, 0, 0, format!("cannot read the config: {e}")))?;
+    let source = crate::script::files::read_text(path, engine::MAX_SOURCE).map_err(|why| {
+        let why = if why.starts_with("is ") {
+            format!("the config {why}")
+        } else {
+            format!("cannot read the config: {why}")
+        };
+        Diagnostic::new(&shown, 0, 0, why)
+    })?;
     parse(&source, &shown)
 }
 
 pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
+    let source = crate::script::files::strip_bom(source);
     let engine = engine::hardened();
     let names: Vec<String> = KEYS.iter().map(|(k, _)| k.to_string()).collect();
     let ast = engine
@@ -188,6 +200,7 @@ pub fn parse(source: &str, file: &str) -> Result<Loaded, Diagnostic> {
                 }
                 match name {
                     "sample_rate" => c.sample_rate = v as u32,
+                    "memory_limit" => c.memory_limit = v as u64 * 1024 * 1024,
                     _ => c.buffer_size = v as u32,
                 }
             }

@@ -397,7 +397,8 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
     if new.show_scope != cfg.show_scope {
         log.push(format!("✓ show_scope = {}", new.show_scope));
     }
-    let restart: [(&str, bool); 8] = [
+    let restart: [(&str, bool); 9] = [
+        ("memory_limit", new.memory_limit != cfg.memory_limit),
         ("sample_rate", new.sample_rate != cfg.sample_rate),
         ("buffer_size", new.buffer_size != cfg.buffer_size),
         ("audio_device", new.audio_device != cfg.audio_device),
@@ -429,6 +430,7 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
         cfg.record_real_time,
         cfg.play_in_real_time,
         cfg.hot_reload,
+        cfg.memory_limit,
     );
     *cfg = new;
     (
@@ -440,6 +442,7 @@ fn apply_settings(cfg: &mut Config, settings: &Settings, live: &mut Live) -> Vec
         cfg.record_real_time,
         cfg.play_in_real_time,
         cfg.hot_reload,
+        cfg.memory_limit,
     ) = keep;
     if log.is_empty() {
         log.push("✓ settings reloaded".into());

@@ -298,7 +298,20 @@ fn resolve(path: &Path) -> Result<(PathBuf, PathBuf), String> {
 
 /// Hash of a file's bytes; `Missing` if it does not exist.
 fn read_content(path: &Path) -> Result<Content, String> {
-    match std::fs::read(path) {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Content::Missing),
+        // Reading a FIFO would block until a writer comes; the compile that follows says
+        // what is wrong with the file.
+        Ok(m) if !m.is_file() => return Ok(Content::Hash(u64::MAX)),
+        _ => {}
+    }
+    let read = crate::script::files::open_regular(path).and_then(|mut f| {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut f, &mut bytes)
+            .map(|_| bytes)
+            .map_err(|e| e.to_string())
+    });
+    match read.map_err(std::io::Error::other) {
         Ok(bytes) => {
             let mut hasher = DefaultHasher::new();
             bytes.len().hash(&mut hasher);

@@ -594,3 +594,356 @@ fn wait_with_cpu_time(child: std::process::Child) -> (Option<i32>, Duration) {
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     (code, tv(usage.ru_utime) + tv(usage.ru_stime))
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile imports, files that are not files, memory and time bombs (issue 15).
+
+/// Runs `f` on its own thread (with the default 2 MiB test stack) and fails the test if it
+/// does not finish within `secs` of wall time: a blocked open or an endless recursion must
+/// fail, not hang the suite.
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .unwrap();
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("{what}: no answer within {secs} s (blocked or crashed)"))
+}
+
+fn compile_path(path: PathBuf) -> Result<Compiled, Diagnostic> {
+    compile_file(&path, SR)
+}
+
+#[test]
+fn an_import_cycle_is_an_error_naming_the_chain() {
+    let dir = TempDir::new("sandbox", "cycle");
+    // A patch that imports itself.
+    dir.write("t.rhai", "import \"t\" as me;\nfn f() { sine(1) }\n");
+    let d = within(10, "self-import", {
+        let p = dir.0.join("t.rhai");
+        move || compile_path(p).unwrap_err()
+    });
+    assert!(d.message.contains("import cycle"), "{d}");
+    let t = dir.0.join("t.rhai").display().to_string();
+    assert!(d.message.contains(&format!("{t} → {t}")), "{d}");
+    assert!(
+        d.file.ends_with("t.rhai") && (d.line, d.col) == (1, 8),
+        "{d}"
+    );
+    // a → b → a, from a script that imports a.
+    dir.write("a.rhai", "fn f() { sine(1) }\nimport \"b\" as b;\n");
+    dir.write("b.rhai", "\n  import \"a\" as a;\nfn g() { sine(2) }\n");
+    dir.write("main.rhai", "import \"a\" as a;\na::f()\n");
+    let d = within(10, "a → b → a", {
+        let p = dir.0.join("main.rhai");
+        move || compile_path(p).unwrap_err()
+    });
+    let shown = |n: &str| dir.0.join(n).display().to_string();
+    let chain = format!(
+        "{} → {} → {}",
+        shown("a.rhai"),
+        shown("b.rhai"),
+        shown("a.rhai")
+    );
+    assert!(d.message.contains(&chain), "want {chain}: {d}");
+    assert_eq!(
+        (d.file.as_str(), d.line, d.col),
+        (shown("b.rhai").as_str(), 2, 10),
+        "{d}"
+    );
+    // The entry script itself imported back.
+    dir.write("c.rhai", "import \"main2\" as m;\nfn f() { sine(1) }\n");
+    dir.write("main2.rhai", "import \"c\" as c;\nc::f()\n");
+    let d = within(10, "main2 → c → main2", {
+        let p = dir.0.join("main2.rhai");
+        move || compile_path(p).unwrap_err()
+    });
+    let chain = format!(
+        "{} → {} → {}",
+        shown("main2.rhai"),
+        shown("c.rhai"),
+        shown("main2.rhai")
+    );
+    assert!(d.message.contains(&chain), "want {chain}: {d}");
+}
+
+#[test]
+fn import_chains_deeper_than_the_limit_are_refused_without_overflow() {
+    let dir = TempDir::new("sandbox", "deep");
+    let n = 3000;
+    for i in 0..n {
+        dir.write(
+            &format!("p{i}.rhai"),
+            &format!("import \"p{}\" as next;\nfn f() {{ sine({i}) }}\n", i + 1),
+        );
+    }
+    dir.write(&format!("p{n}.rhai"), "fn f() { sine(1) }\n");
+    dir.write("main.rhai", "import \"p0\" as p;\np::f()\n");
+    let d = within(20, "a chain of 3000 imports", {
+        let p = dir.0.join("main.rhai");
+        move || compile_path(p).unwrap_err()
+    });
+    assert!(d.message.contains("more than 32 deep"), "{d}");
+    assert_eq!((d.line, d.col), (1, 8), "{d}");
+    // 32 levels are allowed, on a 2 MiB stack.
+    dir.write("p31.rhai", "fn f() { sine(1) }\n");
+    let c = within(20, "a chain of 32 imports", {
+        let p = dir.0.join("main.rhai");
+        move || compile_path(p)
+    });
+    let c = c.unwrap_or_else(|d| panic!("32 nested imports must compile: {d}"));
+    assert_eq!(c.files.len(), 33);
+}
+
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn a_fifo_as_script_import_sample_or_config_is_refused_without_blocking() {
+    let dir = TempDir::new("sandbox", "fifo");
+    mkfifo(&dir.0.join("pipe.rhai"));
+    mkfifo(&dir.0.join("pipe.wav"));
+    for (src, says) in [
+        ("import \"pipe\" as p;\nsine(1)", "FIFO"),
+        ("sample(\"pipe.wav\")", "FIFO"),
+        ("import \"sub\" as p;\nsine(1)", "folder"),
+    ] {
+        std::fs::create_dir_all(dir.0.join("sub.rhai")).unwrap();
+        let root = dir.0.clone();
+        let d = within(10, src, move || refused(&root, src));
+        assert!(d.message.contains(says), "{src}: {d}");
+        assert_eq!(d.line, 1, "{src}: {d}");
+    }
+    let d = within(10, "the script itself", {
+        let p = dir.0.join("pipe.rhai");
+        move || compile_path(p).unwrap_err()
+    });
+    assert!(d.message.contains("FIFO"), "{d}");
+    let d = within(10, "config.rhai", {
+        let p = dir.0.join("pipe.rhai");
+        move || waves::config::load(&p).err().unwrap()
+    });
+    assert!(d.message.contains("FIFO"), "{d}");
+    // `waves check` on it ends at once with the error.
+    let out = within(20, "waves check pipe.rhai", {
+        let d = dir.0.clone();
+        move || waves_in(&d, &["check", "pipe.rhai"])
+    });
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("FIFO"),
+        "{out:?}"
+    );
+}
+
+fn compile_limited(root: &Path, src: &str, limit: u64) -> Result<Compiled, Diagnostic> {
+    let ov = waves::script::Overrides::new().with_memory_limit(limit);
+    waves::script::compile_source_with(src, "main.rhai", root, SR, &ov)
+}
+
+#[test]
+fn memory_bombs_are_refused_before_anything_is_allocated() {
+    let before = peak_memory();
+    for (src, says) in [
+        // 1024 voices × a 30 s line: 5.9 GB in one allocation.
+        (
+            "poly(1024, |v| sine(440 + v.index).delay(30, 0.5))",
+            "delay at main.rhai:1:36",
+        ),
+        (
+            "let x = sine(1);\nfor i in 0..1000 { x = x.delay(30, 0.1); }\nx",
+            "delay at main.rhai:2:",
+        ),
+        (
+            "let x = sine(1);\nfor i in 0..400 { x = x.reverb(0.5).delay(29.9, 0.1); }\nx",
+            "delay",
+        ),
+    ] {
+        let start = thread_cpu();
+        let d = match compile_limited(Path::new("."), src, 1 << 30) {
+            Ok(_) => panic!("`{src}` must be refused"),
+            Err(d) => d,
+        };
+        let took = thread_cpu() - start;
+        assert!(d.message.contains("more memory than allowed"), "{src}: {d}");
+        assert!(d.message.contains("1.0 GiB"), "{src}: {d}");
+        assert!(d.message.contains(says), "{src}: want {says:?}: {d}");
+        assert!(d.line >= 1, "{src}: {d}");
+        assert!(took < Duration::from_secs(5), "`{src}` took {took:?}");
+    }
+    // The default budget is the same 1 GiB.
+    let d = refused(
+        Path::new("."),
+        "poly(1024, |v| sine(440 + v.index).delay(30, 0.5))",
+    );
+    assert!(d.message.contains("1.0 GiB"), "{d}");
+    let grew = peak_memory().saturating_sub(before);
+    eprintln!("memory bombs: peak memory grew by {} MB", grew >> 20);
+    assert!(grew < 1 << 30, "peak memory grew by {} MB", grew >> 20);
+    // 3000 large pattern tables (200 KiB each) cross a 256 MiB budget at a sequencer.
+    let src = format!(
+        "let x = sine(1);\nfor i in 0..3000 {{ x = x + pattern(\"{}\").gate() * 0.001 * i; }}\nx",
+        "[c3 e3 g3 b3]*8 ".repeat(200)
+    );
+    let d = compile_limited(Path::new("."), &src, 256 << 20).unwrap_err();
+    assert!(
+        d.message.contains("more memory than allowed") && d.message.contains("seq"),
+        "{d}"
+    );
+    assert_eq!(d.line, 2, "{d}");
+    // A modest piece fits a small budget.
+    compile_limited(
+        Path::new("."),
+        "sine(1).delay(1, 0.5).reverb(0.3)",
+        16 << 20,
+    )
+    .unwrap();
+}
+
+#[test]
+fn one_sample_file_under_many_names_is_read_once() {
+    let dir = TempDir::new("sandbox", "links");
+    wav(&dir.0.join("big.wav"), 48_000 * 60);
+    let mut src = String::from("let x = sine(1);\n");
+    for i in 0..20 {
+        std::fs::hard_link(dir.0.join("big.wav"), dir.0.join(format!("link{i}.wav"))).unwrap();
+        src.push_str(&format!("x = x + sample(\"link{i}.wav\");\n"));
+    }
+    src.push_str("x\n");
+    // 20 copies would need 220 MiB; one is 11 MiB.
+    let c = compile_limited(&dir.0, &src, 64 << 20).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(c.files.len(), 20, "every name is still watched");
+    // Distinct samples do count: a budget smaller than one is refused from the header.
+    let d = compile_limited(&dir.0, "sample(\"big.wav\")", 8 << 20).unwrap_err();
+    assert!(d.message.contains("memory_limit"), "{d}");
+}
+
+#[test]
+fn huge_sources_and_many_imports_stop_within_a_second() {
+    let dir = TempDir::new("sandbox", "huge");
+    // A 2 GiB import (sparse: nothing is written) is refused from its size.
+    let f = std::fs::File::create(dir.0.join("huge.rhai")).unwrap();
+    f.set_len(2 << 30).unwrap();
+    let start = thread_cpu();
+    let d = refused(&dir.0, "import \"huge\" as h;\nsine(1)");
+    assert!(d.message.contains("too large"), "{d}");
+    assert!(thread_cpu() - start < RUNAWAY_CPU);
+    // A script over 1 MiB.
+    let big = "let a = 1;\n".repeat(100_000);
+    let d = refused(&dir.0, &big);
+    assert!(d.message.contains("too large"), "{d}");
+    // 1000 imports each running as long as one script may: one budget for them all.
+    let mut main = String::new();
+    for i in 0..1000 {
+        dir.write(
+            &format!("busy{i}.rhai"),
+            "let n = 0;\nfor i in 0..1000000 { n += 1; }\nfn f() { sine(1) }\n",
+        );
+        main.push_str(&format!("import \"busy{i}\" as b{i};\n"));
+    }
+    main.push_str("sine(1)\n");
+    let start = thread_cpu();
+    let d = refused(&dir.0, &main);
+    let took = thread_cpu() - start;
+    assert!(d.message.contains("too long"), "{d}");
+    assert!(took < RUNAWAY_CPU, "1000 busy imports took {took:?}");
+}
+
+#[test]
+fn a_large_script_compiles_or_is_refused_in_well_under_a_second() {
+    // Rhai parses declarations in time quadratic in their number: 10 000 are allowed.
+    let lets = |n: usize| {
+        let mut src = String::new();
+        for i in 0..n {
+            src.push_str(&format!("let a{i} = {i};\n"));
+        }
+        src + "sine(a1)\n"
+    };
+    let start = thread_cpu();
+    compile_in(Path::new("."), &lets(10_000)).unwrap_or_else(|d| panic!("{d}"));
+    let took = thread_cpu() - start;
+    eprintln!("10 000 declarations compiled in {took:?}");
+    assert!(took < RUNAWAY_CPU, "10 000 declarations took {took:?}");
+    let start = thread_cpu();
+    let d = refused(Path::new("."), &lets(50_000));
+    let took = thread_cpu() - start;
+    eprintln!("50 000 declarations refused in {took:?}");
+    assert!(d.message.contains("too many variables"), "{d}");
+    assert_eq!((d.line, d.col), (10_001, 1), "{d}");
+    assert!(took < RUNAWAY_CPU, "50 000 declarations took {took:?}");
+    // Many lines without declarations parse in linear time.
+    let src = "sine(1) +\n".repeat(30_000) + "sine(2)\n";
+    let start = thread_cpu();
+    let r = compile_in(Path::new("."), &src);
+    let took = thread_cpu() - start;
+    eprintln!("a 30 000-line expression ended in {took:?}: {:?}", r.err());
+    assert!(took < RUNAWAY_CPU, "a 30 000-line expression took {took:?}");
+}
+
+#[test]
+fn positions_are_real_and_long_lines_are_clipped() {
+    // An error 4000 characters into a line: the real column, a clipped line.
+    let line = format!("{}sinee(1);", "let x = 1; ".repeat(400));
+    let d = refused(Path::new("."), &format!("{line}\nsine(1)"));
+    let col = line.find("sinee").unwrap() + 1;
+    assert_eq!((d.line, d.col), (1, col), "{d}");
+    let shown = d.render(Some(&line));
+    assert!(shown.len() < 600, "{shown}");
+    let lines: Vec<&str> = shown.lines().collect();
+    let src = lines
+        .iter()
+        .position(|l| l.contains("sinee(1)"))
+        .expect("the line");
+    let at = |l: &str, pat: char| l.chars().position(|c| c == pat).unwrap();
+    let bar = at(lines[src], '|');
+    assert_eq!(
+        at(lines[src + 1], '^') - bar,
+        lines[src].chars().skip(bar).position(|c| c == 's').unwrap(),
+        "{shown}"
+    );
+    // Past column 65 535 Rhai cannot count: refused at the real column.
+    let long = format!("let x = \"{}\";\nsine(1)", "y".repeat(70_000));
+    let d = refused(Path::new("."), &long);
+    assert_eq!((d.line, d.col), (1, 65_536), "{d}");
+    assert!(d.render(Some(&long)).len() < 600);
+}
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    compile_in(Path::new("."), "\u{feff}sine(1)").unwrap_or_else(|d| panic!("{d}"));
+    let dir = TempDir::new("sandbox", "bom");
+    dir.write("p.rhai", "\u{feff}fn f() { sine(1) }\n");
+    compile_in(&dir.0, "import \"p\" as p;\np::f()").unwrap_or_else(|d| panic!("{d}"));
+    let p = dir.write("config.rhai", "\u{feff}let master_gain = 0.5;\n");
+    assert_eq!(waves::config::load(&p).unwrap().config.master_gain, 0.5);
+}
+
+#[test]
+fn a_thrown_value_is_named_in_words() {
+    for (src, says) in [
+        ("throw sine(1)", "threw a signal"),
+        ("throw [1, 2]", "threw an array"),
+        ("throw pattern(\"x\")", "threw a pattern"),
+    ] {
+        let d = refused(Path::new("."), src);
+        assert!(d.message.contains(says), "{src}: {d}");
+        assert!(!d.to_string().contains("::"), "{src}: {d}");
+    }
+}
+
+#[test]
+fn memory_limit_is_a_config_key_in_mib() {
+    let l = waves::config::parse("let memory_limit = 64;", "c.rhai").unwrap();
+    assert_eq!(l.config.memory_limit, 64 << 20);
+    assert!(waves::config::parse("let memory_limit = 1;", "c.rhai").is_err());
+    assert_eq!(waves::config::Config::default().memory_limit, 1 << 30);
+}

@@ -67,6 +67,9 @@ pub struct Chorus {
 }
 
 impl Chorus {
+    /// Bytes of its two rings (the graph's memory budget).
+    pub const HEAP_BYTES: usize = 2 * RING * std::mem::size_of::<f32>();
+
     /// The rings have a fixed size (see `RING`), so the rate only matters per block.
     pub fn new(sample_rate: f32) -> Self {
         let _ = sample_rate;

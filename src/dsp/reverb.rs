@@ -152,6 +152,26 @@ pub struct Reverb {
 }
 
 impl Reverb {
+    /// Bytes of the rings `new(sample_rate)` allocates, computed the same way without
+    /// allocating (the graph's memory budget is checked before it is built).
+    pub fn heap_bytes(sample_rate: f32) -> usize {
+        let sr = sane_rate(sample_rate);
+        let ring = |delay: usize| (delay.max(BLOCK) + BLOCK).next_power_of_two();
+        let mut prev = BLOCK - 1;
+        let mut total = 0;
+        for ms in LINE_MS {
+            let l = next_prime(samples(ms, sr).max(prev + 1));
+            prev = l;
+            total += ring(l);
+        }
+        total += ring(samples(PREDELAY_MS, sr));
+        total += DIFFUSER_MS
+            .iter()
+            .map(|&ms| ring(samples(ms, sr)))
+            .sum::<usize>();
+        total * std::mem::size_of::<f32>()
+    }
+
     pub fn new(sample_rate: f32) -> Self {
         let sr = sane_rate(sample_rate);
         let mut len = [0usize; LINES];

@@ -89,6 +89,9 @@ pub struct Renderer {
     parked: [Option<Box<Swap>>; PARKED],
     ctx: Ctx,
     master_gain: f32,
+    /// Where a `master_gain` edit glides to, and by how much per frame (0 when there).
+    gain_target: f32,
+    gain_step: f32,
     /// The current block, interleaved stereo, already scaled by the master gain.
     block: [f32; 2 * BLOCK],
     /// Next frame of `block` to hand out; `BLOCK` means a new block is needed.
@@ -106,6 +109,9 @@ pub struct Renderer {
     cc_shared: Option<Arc<CcShared>>,
 }
 
+/// How long a `master_gain` edit glides (a step would click).
+pub const GAIN_GLIDE_SECS: f32 = 0.020;
+
 impl Renderer {
     pub fn new(graph: RuntimeGraph, sample_rate: f32, master_gain: f32) -> Self {
         let ctx = Ctx::new(sample_rate, graph.tempo_bpm);
@@ -119,6 +125,8 @@ impl Renderer {
             parked: Default::default(),
             ctx,
             master_gain,
+            gain_target: master_gain,
+            gain_step: 0.0,
             block: [0.0; 2 * BLOCK],
             pos: BLOCK,
             midi: Vec::with_capacity(MIDI_PENDING),
@@ -294,7 +302,12 @@ impl Renderer {
         }
         while let Some(cmd) = ends.commands.try_pop() {
             match cmd {
-                Command::MasterGain(g) => self.master_gain = g,
+                Command::MasterGain(g) => {
+                    // A step in gain is a click: glide over GAIN_GLIDE_SECS instead.
+                    self.gain_target = g;
+                    let frames = (GAIN_GLIDE_SECS * self.ctx.sample_rate).max(1.0);
+                    self.gain_step = (g - self.master_gain) / frames;
+                }
                 Command::Param {
                     slot,
                     value,
@@ -375,10 +388,24 @@ impl Renderer {
                 park(&mut self.parked, ends, f.swap);
             }
         }
-        let g = self.master_gain;
+        let mut gains = [self.master_gain; BLOCK];
+        if self.gain_step != 0.0 {
+            let mut g = self.master_gain;
+            for slot in gains.iter_mut() {
+                g += self.gain_step;
+                if (self.gain_step > 0.0 && g >= self.gain_target)
+                    || (self.gain_step < 0.0 && g <= self.gain_target)
+                {
+                    g = self.gain_target;
+                    self.gain_step = 0.0;
+                }
+                *slot = g;
+            }
+            self.master_gain = g;
+        }
         for (i, frame) in self.block.chunks_exact_mut(2).enumerate() {
-            frame[0] = l[i] * g;
-            frame[1] = r[i] * g;
+            frame[0] = l[i] * gains[i];
+            frame[1] = r[i] * gains[i];
         }
         if !self.stems.is_empty() {
             self.stems.fill(0.0);
@@ -390,8 +417,8 @@ impl Renderer {
                     continue;
                 };
                 for (i, frame) in stem.chunks_exact_mut(2).enumerate() {
-                    frame[0] = sl[i] * g;
-                    frame[1] = sr[i] * g;
+                    frame[0] = sl[i] * gains[i];
+                    frame[1] = sr[i] * gains[i];
                 }
             }
         }
@@ -405,6 +432,8 @@ impl Renderer {
 
     pub fn set_master_gain(&mut self, g: f32) {
         self.master_gain = g;
+        self.gain_target = g;
+        self.gain_step = 0.0;
     }
 
     /// Frames handed out so far.
@@ -446,5 +475,40 @@ fn retempo(ctx: &mut Ctx, graph: &RuntimeGraph, clock: &Clock, follow: bool) {
     let fpb = ctx.sample_rate as f64 * 60.0 / graph.tempo_bpm;
     if fpb != ctx.frames_per_beat {
         ctx.retempo(ctx.frame, fpb);
+    }
+}
+
+#[cfg(test)]
+mod gain_tests {
+    use super::*;
+    use std::path::Path;
+
+    /// A `master_gain` edit glides over 20 ms: no step larger than one frame's share.
+    #[test]
+    fn a_master_gain_edit_glides_without_a_step() {
+        let c = crate::script::compile_source("sine(0) + 1", "t.rhai", Path::new("."), 48_000.0)
+            .unwrap();
+        let (graph, _) = crate::graph::compile(&c.spec, 48_000.0);
+        let mut r = Renderer::new(graph, 48_000.0, 1.0);
+        let (mut control, ends) = commands::channel();
+        r.attach(ends);
+        let mut out = vec![0.0f32; 2 * 4096];
+        r.process(&mut out[..2 * BLOCK]);
+        assert!((out[0] - 1.0).abs() < 1e-6, "{}", out[0]);
+        assert!(control.commands.try_push(Command::MasterGain(0.0)).is_ok());
+        r.process(&mut out);
+        let left: Vec<f32> = out.iter().step_by(2).copied().collect();
+        let glide = (GAIN_GLIDE_SECS * 48_000.0) as usize;
+        let step = left
+            .windows(2)
+            .map(|w| (w[1] - w[0]).abs())
+            .fold(0.0, f32::max);
+        assert!(step <= 1.5 / glide as f32, "largest step {step}");
+        assert!(
+            left[glide / 2] > 0.3 && left[glide / 2] < 0.7,
+            "{}",
+            left[glide / 2]
+        );
+        assert!(left[glide + 2 * BLOCK..].iter().all(|&v| v.abs() < 1e-6));
     }
 }

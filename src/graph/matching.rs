@@ -722,7 +722,7 @@ mod tests {
             let members: Vec<String> = (0..n)
                 .map(|i| format!("sine({}).lpf({}) * 0.001", 100 + (i + shift) % n, 500 + i))
                 .collect();
-            format!("mix([{}])", members.join(", "))
+            format!("mix([{}])", members.join(",\n"))
         };
         let time = |n: usize| {
             let (old, new) = (spec(&script(n, 0)), spec(&script(n, 1)));

@@ -8,6 +8,7 @@ mod compile;
 mod keys;
 mod listing;
 mod matching;
+pub mod memory;
 mod nodes;
 mod optimize;
 mod sleep;

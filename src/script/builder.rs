@@ -2,6 +2,7 @@
 //! control thread only.
 
 pub use super::dsl::args::{Arg, Sig, src_pos};
+use crate::graph::memory::{Budget, DEFAULT_MEMORY_LIMIT};
 use crate::graph::{GraphSpec, Input, MAX_NODES, NodeKind, NodeSpec, PortRef, SampleRef, SrcPos};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -41,8 +42,13 @@ pub struct Builder {
     pub sample_rate: f64,
     /// The script's folder: sample paths resolve inside it.
     pub root: PathBuf,
-    /// Samples read so far, by resolved path (a file used twice is read once).
+    /// Samples read so far, by resolved path: the files the watcher follows.
     pub samples: HashMap<PathBuf, SampleRef>,
+    /// The same samples by file identity, so a file reached by several names (hard links)
+    /// is read and held once.
+    pub sample_ids: HashMap<(u64, u64), SampleRef>,
+    /// The memory the graph needs so far, against its limit.
+    pub memory: Budget,
 }
 
 impl Builder {
@@ -59,6 +65,8 @@ impl Builder {
             sample_rate,
             root: PathBuf::from("."),
             samples: HashMap::new(),
+            sample_ids: HashMap::new(),
+            memory: Budget::new(DEFAULT_MEMORY_LIMIT),
         }
     }
 
@@ -104,14 +112,20 @@ impl Builder {
                 "too many nodes: a graph may hold {MAX_NODES}; this script builds more"
             ));
         }
-        self.nodes.push(NodeSpec {
+        let node = NodeSpec {
             kind,
             inputs: inputs.to_vec(),
             lanes,
             id: None,
             key: String::new(),
             pos: pos.clone(),
-        });
+        };
+        let cost = self
+            .memory
+            .cost(&node.kind, &node.inputs, lanes, self.sample_rate);
+        self.memory
+            .take(&node.kind, cost, &self.nodes, &node, self.sample_rate)?;
+        self.nodes.push(node);
         Ok(self.nodes.len() as u32 - 1)
     }
 

@@ -76,7 +76,11 @@ impl Diagnostic {
         let mut s = format!("{label}: {}: {}\n", self.location(), self.message);
         let text = match source {
             Some(t) => Some(t.to_string()),
-            None => std::fs::read_to_string(&self.file).ok(),
+            // Through the same checks as the compile: the file may be a FIFO.
+            None => {
+                super::files::read_text(std::path::Path::new(&self.file), super::engine::MAX_SOURCE)
+                    .ok()
+            }
         };
         if let Some(line) = text
             .as_deref()
@@ -84,14 +88,14 @@ impl Diagnostic {
         {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
-            let col = self.col.max(1);
+            let (shown, col) = clip_line(line, self.col.max(1));
             // Keep tabs so the marker lines up under the same characters.
-            let lead: String = line
+            let lead: String = shown
                 .chars()
                 .take(col - 1)
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
-            s.push_str(&format!("{pad} |\n{num} | {line}\n{pad} | {lead}^\n"));
+            s.push_str(&format!("{pad} |\n{num} | {shown}\n{pad} | {lead}^\n"));
         }
         for n in &self.notes {
             s.push_str(&format!("note: {n}\n"));
@@ -101,6 +105,34 @@ impl Diagnostic {
         }
         s
     }
+}
+
+/// Characters of a source line shown around the marked column: a 5 MB line is shown as a
+/// window, `…` where it was cut.
+const SHOWN_CHARS: usize = 100;
+
+/// The part of `line` to show for a marker at `col` (1-based, in characters), and the
+/// marker's column in what is shown.
+fn clip_line(line: &str, col: usize) -> (String, usize) {
+    let len = line.chars().count();
+    if len <= SHOWN_CHARS + SHOWN_CHARS / 5 {
+        return (line.to_string(), col);
+    }
+    let at = (col - 1).min(len);
+    let start = at
+        .saturating_sub(SHOWN_CHARS / 2)
+        .min(len.saturating_sub(SHOWN_CHARS));
+    let end = (start + SHOWN_CHARS).min(len);
+    let mut shown: String = line.chars().skip(start).take(end - start).collect();
+    let mut col = at - start + 1;
+    if start > 0 {
+        shown.insert(0, '…');
+        col += 1;
+    }
+    if end < len {
+        shown.push('…');
+    }
+    (shown, col)
 }
 
 impl fmt::Display for Diagnostic {
@@ -393,7 +425,7 @@ fn describe(
             name_hint(v, &variables(names), names)
                 .or_else(|| Some("declare it first with `let`".into())),
         ),
-        ErrorTooManyOperations(_) => (
+        ErrorTooManyOperations(_) | ErrorTerminated(..) => (
             "the script ran too long and was stopped".into(),
             Some("an endless loop? scripts only build the sound; they may not loop forever".into()),
         ),
@@ -410,6 +442,19 @@ fn describe(
             "the script threw an error without a message".into(),
             Some("give `throw` a message: throw \"what went wrong\"".into()),
         ),
+        // A thrown value that is not text is named as a script author knows it, never by
+        // its Rust type.
+        ErrorRuntime(v, _)
+            if !(v.is_string() || v.is_int() || v.is_float() || v.is_bool() || v.is_char()) =>
+        {
+            (
+                format!(
+                    "the script threw {}",
+                    crate::script::dsl::args::type_name(v)
+                ),
+                Some("give `throw` a message: throw \"what went wrong\"".into()),
+            )
+        }
         ErrorRuntime(v, _) => (v.to_string(), None),
         ErrorModuleNotFound(m, _) => (format!("cannot import \"{m}\""), None),
         ErrorParsing(t, _) => (plain_types(&t.to_string()), None),

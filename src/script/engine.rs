@@ -7,6 +7,9 @@ use std::rc::Rc;
 /// Operations a script may run. A sound script only builds a graph: the largest example
 /// uses a few thousand. The bound stops `loop {}` in well under a second.
 pub const MAX_OPERATIONS: u64 = 2_000_000;
+/// The token a compile is stopped with once the script and its imports together ran
+/// [`MAX_OPERATIONS`].
+pub const OUT_OF_OPERATIONS: &str = "waves: out of operations";
 pub const MAX_CALL_LEVELS: usize = 48;
 pub const MAX_EXPR_DEPTH: usize = 64;
 pub const MAX_STRING: usize = 64 * 1024;
@@ -15,6 +18,12 @@ pub const MAX_STRING: usize = 64 * 1024;
 pub const MAX_ARRAY: usize = 10_000;
 pub const MAX_MAP: usize = 10_000;
 pub const MAX_MODULES: usize = 64;
+/// Imports nested inside imports: each level runs inside the one before (Rhai recursion),
+/// so the depth is bounded well before the stack is.
+pub const MAX_IMPORT_DEPTH: usize = 32;
+/// Bytes of source a script and all its imports may hold together. The largest example is
+/// a few KiB; the bound keeps parsing (and everything after it) well under a second.
+pub const MAX_SOURCE: u64 = 1024 * 1024;
 /// Bytes of `print`/`debug` output one run of a script may write (to stderr); the rest is
 /// dropped, so a printing loop cannot flood the terminal for minutes.
 pub const MAX_OUTPUT: usize = 64 * 1024;

@@ -4,6 +4,7 @@ pub mod builder;
 pub mod diag;
 pub mod dsl;
 pub mod engine;
+pub mod files;
 pub mod lint;
 pub mod midi;
 pub mod monitor;
@@ -53,13 +54,20 @@ pub fn compile_file_with(
     overrides: &Overrides,
 ) -> Result<Compiled, Diagnostic> {
     let shown = path.display().to_string();
-    let source = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostic::new(&shown, 0, 0, format!("cannot read the script: {e}")))?;
+    let source = files::read_text(path, engine::MAX_SOURCE).map_err(|why| {
+        let why = if why.starts_with("is ") {
+            format!("the script {why}")
+        } else {
+            format!("cannot read the script: {why}")
+        };
+        Diagnostic::new(&shown, 0, 0, why)
+    })?;
     let root = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut c = compile_source_with(&source, &shown, &root, sample_rate, overrides)?;
+    let entry = path.canonicalize().ok();
+    let mut c = compile_warned(&source, &shown, &root, sample_rate, overrides, entry)?;
     c.files.insert(0, path.to_path_buf());
     Ok(c)
 }
@@ -98,31 +106,70 @@ pub fn compile_source_with(
     sample_rate: f64,
     overrides: &Overrides,
 ) -> Result<Compiled, Diagnostic> {
-    let imports = Rc::new(RefCell::new(Imports::default()));
-    compile_into(source, file, root, sample_rate, overrides, &imports).map_err(|mut d| {
-        // A script with an error may also hold the cause (`1/4` is 0): show both.
-        d.warnings = warnings_of(&imports.borrow(), file).into();
-        d
-    })
+    compile_warned(source, file, root, sample_rate, overrides, None)
 }
 
-fn compile_into(
+/// `compile_text`, with the script's warnings attached to an error: a script with an error
+/// may also hold its cause (`1/4` is 0), so both are shown.
+fn compile_warned(
     source: &str,
     file: &str,
     root: &Path,
     sample_rate: f64,
     overrides: &Overrides,
+    entry: Option<PathBuf>,
+) -> Result<Compiled, Diagnostic> {
+    let imports = Rc::new(RefCell::new(Imports::default()));
+    compile_text(source, file, root, sample_rate, overrides, entry, &imports).map_err(|mut d| {
+        d.warnings = warnings_of(&imports.borrow(), file).into();
+        d
+    })
+}
+
+/// Compiles script text; `entry` is the script's own file when it has one, so importing it
+/// is found to be a cycle at once.
+fn compile_text(
+    source: &str,
+    file: &str,
+    root: &Path,
+    sample_rate: f64,
+    overrides: &Overrides,
+    entry: Option<PathBuf>,
     imports: &Rc<RefCell<Imports>>,
 ) -> Result<Compiled, Diagnostic> {
+    let source = files::strip_bom(source);
+    if source.len() as u64 > engine::MAX_SOURCE {
+        return Err(Diagnostic::new(
+            file,
+            0,
+            0,
+            format!(
+                "the script is too large: {}; a script and its imports may hold {} of source in all",
+                files::bytes_text(source.len() as u64),
+                files::bytes_text(engine::MAX_SOURCE)
+            ),
+        ));
+    }
+    files::check_positions(source).map_err(|(l, c, m)| Diagnostic::new(file, l, c, m))?;
+    let variables =
+        files::count_variables(source, 0).map_err(|(l, c, m)| Diagnostic::new(file, l, c, m))?;
     let names = hint_names(source);
     let declared = Rc::new(RefCell::new(params::Declared::new(overrides)));
     let builder = Rc::new(RefCell::new(Builder::new(sample_rate)));
-    builder.borrow_mut().root = root.to_path_buf();
+    {
+        let mut b = builder.borrow_mut();
+        b.root = root.to_path_buf();
+        b.memory = graph::memory::Budget::new(overrides.memory_limit());
+    }
     let file_arc: Arc<str> = Arc::from(file);
-    imports
-        .borrow_mut()
-        .sources
-        .insert(file.to_string(), source.to_string());
+    {
+        let mut im = imports.borrow_mut();
+        im.sources.insert(file.to_string(), source.to_string());
+        im.entry = entry;
+        im.entry_name = file.to_string();
+        im.source_bytes = source.len() as u64;
+        im.variables = variables;
+    }
     let result = {
         let engine = script_engine(root, &builder, imports, &declared, &file_arc);
         let mut ast = engine
@@ -199,6 +246,13 @@ fn script_engine(
     file: &Arc<str>,
 ) -> rhai::Engine {
     let mut engine = engine::hardened();
+    // Rhai counts operations per module, so each import would get the whole budget again:
+    // one count across the script and every module it imports bounds the compile.
+    let spent = std::cell::Cell::new(0u64);
+    engine.on_progress(move |_| {
+        spent.set(spent.get() + 1);
+        (spent.get() > engine::MAX_OPERATIONS).then(|| Dynamic::from(engine::OUT_OF_OPERATIONS))
+    });
     engine.set_module_resolver(SandboxResolver::new(root, imports.clone()));
     dsl::register(&mut engine, builder.clone(), imports.clone(), file.clone());
     sequencing::register(&mut engine, builder.clone(), imports.clone(), file.clone());

@@ -74,9 +74,24 @@ pub fn listing(file: &str, params: &[ParamInfo]) -> Vec<String> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Overrides {
     values: Vec<(String, f64)>,
+    /// The graph's memory budget in bytes (`memory_limit` in config.rhai); `None` is the
+    /// default. Carried here because every compile of a session takes both.
+    memory_limit: Option<u64>,
 }
 
 impl Overrides {
+    /// The same values, compiled under a memory budget of `bytes`.
+    pub fn with_memory_limit(mut self, bytes: u64) -> Self {
+        self.memory_limit = Some(bytes);
+        self
+    }
+
+    /// The graph's memory budget in bytes.
+    pub fn memory_limit(&self) -> u64 {
+        self.memory_limit
+            .unwrap_or(crate::graph::memory::DEFAULT_MEMORY_LIMIT)
+    }
+
     pub fn new() -> Self {
         Overrides::default()
     }

@@ -1,6 +1,8 @@
 //! The sandboxed module resolver: imports stay inside the entry script's folder tree, and
 //! every imported file is recorded for the watcher; control thread only.
 
+use super::engine::{MAX_IMPORT_DEPTH, MAX_SOURCE};
+use super::files;
 use rhai::{Engine, EvalAltResult, Module, ModuleResolver, Position, Scope, Shared};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,6 +20,16 @@ pub struct Imports {
     /// a function of its module, and is called through it.
     pub asts: Vec<Rc<rhai::AST>>,
     cache: HashMap<PathBuf, Shared<Module>>,
+    /// The entry script's own file, when it is one: importing it is a cycle too.
+    pub entry: Option<PathBuf>,
+    /// The entry script's name, first in every import chain shown.
+    pub entry_name: String,
+    /// The imports being run now, outermost first: the chain a cycle is found in.
+    stack: Vec<(PathBuf, String)>,
+    /// Bytes of source read so far, the entry script's included.
+    pub source_bytes: u64,
+    /// Variables declared so far, the entry script's included (see `files::MAX_VARIABLES`).
+    pub variables: usize,
 }
 
 impl Imports {
@@ -80,6 +92,20 @@ impl SandboxResolver {
     }
 }
 
+/// Shows a chain of files as `a.rhai → b.rhai → a.rhai`, its middle elided when long.
+fn chain_text(names: &[String]) -> String {
+    if names.len() <= 8 {
+        return names.join(" → ");
+    }
+    let head = names[..3].join(" → ");
+    let tail = names[names.len() - 3..].join(" → ");
+    format!("{head} → … ({} more) → {tail}", names.len() - 6)
+}
+
+fn fail(msg: String, pos: Position) -> Box<EvalAltResult> {
+    Box::new(EvalAltResult::ErrorRuntime(msg.into(), pos))
+}
+
 fn refuse(path: &str, why: &str, pos: Position) -> Box<EvalAltResult> {
     let msg = format!(
         "import \"{path}\" {why}\nhint: imports name a file inside the script's folder, like \"patches/drums\""
@@ -116,6 +142,17 @@ pub fn confine(root: &Path, rel: &str, ext: &str) -> Result<PathBuf, String> {
     if !real.starts_with(&real_root) {
         return Err("points outside the script's folder (through a link)".into());
     }
+    // Only stat here: opening a FIFO would wait for a writer.
+    let meta =
+        std::fs::metadata(&real).map_err(|e| format!("cannot be read ({})", files::io_text(&e)))?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a folder"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(format!("is {what}; only regular files can be read"));
+    }
     Ok(real)
 }
 
@@ -131,23 +168,83 @@ impl ModuleResolver for SandboxResolver {
         if let Some(m) = self.imports.borrow().cache.get(&file) {
             return Ok(m.clone());
         }
-        let text = std::fs::read_to_string(&file)
-            .map_err(|e| refuse(path, &format!("cannot be read ({e})"), pos))?;
         let name = shown_name(&self.root, path);
+        let left = {
+            let im = self.imports.borrow();
+            // Rhai runs an import's top level before it caches the module, so a file that
+            // imports itself, directly or through others, would recurse until the stack
+            // overflows; a long enough chain of distinct files would too.
+            let mut chain: Vec<(Option<&PathBuf>, String)> =
+                vec![(im.entry.as_ref(), im.entry_name.clone())];
+            chain.extend(im.stack.iter().map(|(f, n)| (Some(f), n.clone())));
+            if let Some(start) = chain.iter().position(|(f, _)| *f == Some(&file)) {
+                let mut names: Vec<String> =
+                    chain[start..].iter().map(|(_, n)| n.clone()).collect();
+                names.push(name.clone());
+                return Err(fail(
+                    format!(
+                        "import \"{path}\" makes an import cycle: {}\nhint: a patch cannot import itself, directly or through other patches; move what both need into a third file",
+                        chain_text(&names)
+                    ),
+                    pos,
+                ));
+            }
+            if im.stack.len() >= MAX_IMPORT_DEPTH {
+                let mut names: Vec<String> = chain.into_iter().map(|(_, n)| n).collect();
+                names.push(name.clone());
+                return Err(fail(
+                    format!(
+                        "import \"{path}\" nests imports more than {MAX_IMPORT_DEPTH} deep: {}\nhint: import the patches from the script itself rather than each from the one before",
+                        chain_text(&names)
+                    ),
+                    pos,
+                ));
+            }
+            MAX_SOURCE.saturating_sub(im.source_bytes)
+        };
+        let text = files::read_text(&file, left).map_err(|why| {
+            let why = if why.starts_with("is too large") {
+                format!(
+                    "{why}\nhint: a script and its patches may hold {} of source together",
+                    files::bytes_text(MAX_SOURCE)
+                )
+            } else if why.starts_with("is ") || why.starts_with("cannot") {
+                why
+            } else {
+                format!("cannot be read ({why})")
+            };
+            fail(format!("import \"{path}\" {why}"), pos)
+        })?;
         let in_module =
             |e: Box<EvalAltResult>| Box::new(EvalAltResult::ErrorInModule(name.clone(), e, pos));
+        let before = self.imports.borrow().variables;
+        let counted =
+            files::check_positions(&text).and_then(|_| files::count_variables(&text, before));
+        if let Ok(n) = counted {
+            self.imports.borrow_mut().variables = n;
+        }
+        if let Err((l, c, m)) = counted {
+            let at = Position::new(
+                l.min(files::MAX_POSITION) as u16,
+                c.min(files::MAX_POSITION) as u16,
+            );
+            return Err(in_module(fail(format!("{name}:{l}:{c}: {m}"), at)));
+        }
         let mut ast = engine
             .compile(&text)
             .map_err(|e| in_module(Box::new(EvalAltResult::ErrorParsing(*e.0, e.1))))?;
         ast.set_source(name.as_str());
         {
             let mut im = self.imports.borrow_mut();
+            im.source_bytes += text.len() as u64;
             im.files.push(file.clone());
             im.sources.insert(name.clone(), text);
             im.asts.push(Rc::new(ast.clone()));
+            im.stack.push((file.clone(), name.clone()));
         }
-        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine).map_err(in_module)?;
-        let module: Shared<Module> = module.into();
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, engine);
+        self.imports.borrow_mut().stack.pop();
+        let module: Shared<Module> = module.map_err(in_module)?.into();
         self.imports.borrow_mut().cache.insert(file, module.clone());
         Ok(module)
     }

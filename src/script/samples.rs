@@ -3,7 +3,6 @@
 //! The caller confines the path to the script's folder and prefixes errors with the script
 //! position and the sample's name, so messages here carry neither.
 
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
@@ -26,7 +25,19 @@ const NOT_WAV: &str = "not a WAV file this reader understands";
 /// header declares (a truncated download, a recorder that crashed) is an error, not a
 /// partial sample, so a broken file never plays as if it were whole.
 pub fn load_wav(path: &Path) -> Result<SampleData, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open the sample: {}", io_text(&e)))?;
+    load_wav_within(path, u64::MAX)
+}
+
+/// `load_wav` for a graph with `budget` bytes of memory left: a sample that would not fit
+/// is refused from its header, before it is read.
+pub fn load_wav_within(path: &Path, budget: u64) -> Result<SampleData, String> {
+    let file = super::files::open_regular(path).map_err(|e| {
+        if e.starts_with("is ") {
+            format!("the sample {e}")
+        } else {
+            format!("cannot open the sample: {e}")
+        }
+    })?;
     let file_len = file
         .metadata()
         .map_err(|e| format!("cannot read the sample: {}", io_text(&e)))?
@@ -80,6 +91,14 @@ pub fn load_wav(path: &Path) -> Result<SampleData, String> {
     }
 
     let kept = channels.min(2);
+    let need = frames * kept as u64 * 4;
+    if need > budget {
+        return Err(format!(
+            "the sample needs {} of memory, but the sound has only {} left under `memory_limit`",
+            super::files::bytes_text(need),
+            super::files::bytes_text(budget)
+        ));
+    }
     // Never reserve more than the file could hold, whatever its header claims.
     let bytes_per_frame = (bits as u64).div_ceil(8) * channels as u64;
     let possible = file_len / bytes_per_frame.max(1);
@@ -182,7 +201,7 @@ struct FormatDesc {
 /// Finds the fmt chunk and names its sample format; `None` when the file is not RIFF/WAVE
 /// or the chunk cannot be found in the first 64 chunks.
 fn describe_format(path: &Path) -> Option<FormatDesc> {
-    let mut f = BufReader::new(File::open(path).ok()?);
+    let mut f = BufReader::new(super::files::open_regular(path).ok()?);
     let mut riff = [0u8; 12];
     f.read_exact(&mut riff).ok()?;
     if &riff[0..4] != b"RIFF" || &riff[8..12] != b"WAVE" {

@@ -6,7 +6,7 @@ use super::builder::{Arg, Builder, NoteSigs, Sig, Voice};
 use super::dsl::args::{arg, call_pos, err_at, mono_input, number, type_name};
 use super::resolver::Imports;
 use super::resolver::confine;
-use super::samples::load_wav;
+use super::samples::load_wav_within;
 use crate::dsp::seq::{self, Note, Score};
 use crate::graph::{Input, NodeKind, PortRef, SampleRef, SrcPos};
 use crate::pattern::{ParseError, Pattern};
@@ -397,15 +397,25 @@ fn sample(b: &Rc<RefCell<Builder>>, ctx: &NativeCallContext, p: &SrcPos, path: &
             at,
         )
     })?;
-    let data = match bb.samples.get(&file) {
-        Some(d) => d.clone(),
+    let id = super::files::identity(&file);
+    let known = bb
+        .samples
+        .get(&file)
+        .or_else(|| id.and_then(|i| bb.sample_ids.get(&i)))
+        .cloned();
+    let data = match known {
+        Some(d) => d,
         None => {
-            let d = load_wav(&file).map_err(|e| err_at(format!("sample \"{path}\": {e}"), at))?;
-            let d = SampleRef::new(d);
-            bb.samples.insert(file, d.clone());
-            d
+            let left = bb.memory.left();
+            let d = load_wav_within(&file, left)
+                .map_err(|e| err_at(format!("sample \"{path}\": {e}"), at))?;
+            SampleRef::new(d)
         }
     };
+    bb.samples.insert(file, data.clone());
+    if let Some(i) = id {
+        bb.sample_ids.insert(i, data.clone());
+    }
     let chans = data.data.channels.clamp(1, 2);
     let trig = match bb.voice_trig {
         Some(t) => Input::Port(t),
