@@ -7,9 +7,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 use waves::dsp::monitor::{MonitorInfo, MonitorTable, Shows};
-use waves::io::monitors::MonitorView;
-use waves::io::scope::ScopeRing;
-use waves::io::screen::{Screen, compose};
+use waves::tui::monitors::MonitorView;
+use waves::tui::scope::ScopeRing;
+use waves::tui::screen::{Screen, compose};
 
 /// Rounds of measurement; the median is reported (the machine may be busy with other work).
 const ROUNDS: usize = 7;

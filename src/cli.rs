@@ -4,10 +4,9 @@
 use crate::config::{self, Config};
 use crate::graph;
 use crate::record::wav::Format;
-use crate::render::{self, RenderOptions};
-use crate::script::{self, Diagnostic, Overrides};
+use crate::render;
+use crate::script::{self, Overrides};
 use clap::{Args, Parser, Subcommand};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 #[derive(Parser, Debug)]
@@ -388,7 +387,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 Some(n) => how.threads = n,
                 None => {}
             }
-            render_file(
+            render::render_script(
                 &file,
                 out.as_deref(),
                 format,
@@ -574,74 +573,4 @@ fn check(
     } else {
         Ok(())
     }
-}
-
-/// Compiles a script and renders it offline; prints the closing line.
-pub fn render_file(
-    file: &Path,
-    out: Option<&Path>,
-    format: Format,
-    cfg: &Config,
-    duration: Option<f64>,
-    overrides: &Overrides,
-    how: render::Execution,
-) -> Result<render::RenderReport, String> {
-    let compiled = script::compile_file_with(file, cfg.sample_rate as f64, overrides)
-        .map_err(|d: Diagnostic| d.render(None))?;
-    script::print_warnings(&compiled.warnings);
-    let seconds = duration
-        .or(compiled.spec.duration)
-        .unwrap_or(cfg.default_duration);
-    let dest = match out {
-        Some(p) => p.to_path_buf(),
-        None => {
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_else(|| "out".into());
-            // Like a take, a render named by waves never replaces a file: only `-o` does.
-            crate::record::save::unique_path(Path::new(&cfg.output_dir), &format!("{stem}.wav"))
-                .map_err(|e| format!("error: cannot name the render in {}: {e}", cfg.output_dir))?
-        }
-    };
-    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
-    }
-    let rate = cfg.sample_rate as f32;
-    let (graph, meta) = graph::compile_with(&compiled.spec, rate, how.passes);
-    // Every file the render may write must have a name this file system takes.
-    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty());
-    let file = dest.file_name().map(|f| f.to_string_lossy().to_string());
-    crate::record::save::check_names(
-        dir.unwrap_or(Path::new(".")),
-        file.as_deref().unwrap_or(""),
-        &meta.track_names,
-    )
-    .map_err(|e| format!("error: cannot render to {}: {e}", dest.display()))?;
-    let rebuild = || graph::compile_with(&compiled.spec, rate, how.passes).0;
-    let opts = RenderOptions {
-        sample_rate: cfg.sample_rate,
-        master_gain: cfg.master_gain as f32,
-        seconds,
-        format,
-        progress: std::io::stderr().is_terminal(),
-        threads: how.threads,
-        split: None,
-        part_frames: None,
-        // Ctrl-C ends the render early with a complete WAV of what was rendered.
-        stop: Some(crate::play::stop_flag()),
-    };
-    let report = render::render(graph, Some(&rebuild), &meta.track_names, &dest, &opts)
-        .map_err(|e| format!("error: the render was not written: {e}"))?;
-    crate::say!("{}", report.summary());
-    if let Some(asked) = report.interrupted {
-        return Err(format!(
-            "error: the render was stopped by Ctrl-C after {:.2} s of {:.2} s; {} is a complete WAV of what was rendered",
-            report.audio_secs(),
-            asked as f64 / f64::from(report.sample_rate),
-            report.path.display()
-        ));
-    }
-    Ok(report)
 }

@@ -60,4 +60,6 @@ pub mod play;
 pub mod record;
 pub mod render;
 pub mod script;
+pub mod stop;
+pub mod tui;
 pub mod watch;

@@ -7,25 +7,24 @@ use crate::engine::Renderer;
 use crate::engine::callback::{Callback, PlayStats};
 use crate::engine::commands;
 use crate::graph;
-use crate::io::monitors::MonitorView;
 use crate::io::output;
-use crate::io::scope::ScopeRing;
-use crate::io::screen::{self, Screen};
 use crate::live::Live;
 use crate::record::stems::StemSlots;
 use crate::record::{cue, journal, save, tap};
 use crate::script;
+use crate::tui::monitors::MonitorView;
+use crate::tui::scope::ScopeRing;
+use crate::tui::screen::Screen;
+use crate::tui::status::StatusLine;
 use crate::watch::Watcher;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Seconds of audio the recording ring holds while the spooler is away.
 const RING_SECS: usize = 2;
-/// The status line is redrawn at most this often.
-const STATUS_EVERY: Duration = Duration::from_millis(66);
 
 /// Notices an audio device that went away: a stream error saying so, or no callback for
 /// a while (a server that died takes its stream with it without a word).
@@ -85,28 +84,6 @@ impl DeviceWatch {
     }
 }
 
-/// Set by Ctrl-C, SIGTERM and SIGHUP. Installed once: every stop goes through this flag,
-/// so every ending takes the same path; a second signal while saving changes nothing.
-pub fn stop_flag() -> Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        // A panic on any thread takes the same way out: the take is saved.
-        let on_panic = flag.clone();
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            previous(info);
-            on_panic.store(true, Relaxed);
-        }));
-        let f = flag.clone();
-        if let Err(e) = ctrlc::set_handler(move || f.store(true, Relaxed)) {
-            crate::tell!("warning: cannot catch Ctrl-C ({e}); stop with the duration instead");
-        }
-        flag
-    })
-    .clone()
-}
-
 /// Where settings come from while playing: the file to watch and how to re-read it (with
 /// the command-line flags applied over it again).
 pub struct Settings<'a> {
@@ -126,7 +103,7 @@ pub fn play(
         crate::tell!("play_in_real_time = false: rendering offline");
         return offline(file, cfg, duration, settings.overrides);
     }
-    let stop = stop_flag();
+    let stop = crate::stop::stop_flag();
     // Compile before touching the device: a script error must not open a stream.
     let compiled = script::compile_file_with(file, cfg.sample_rate as f64, settings.overrides)
         .map_err(|d| d.render(None))?;
@@ -254,6 +231,7 @@ pub fn play(
             let mut log = Vec::new();
             if let Some(w) = watcher.as_mut() {
                 let changed = w.poll();
+                log.extend(w.take_notices());
                 if !changed.is_empty() {
                     let seen = Instant::now();
                     let config_changed = settings
@@ -456,7 +434,7 @@ fn offline(
     duration: Option<f64>,
     ov: &script::Overrides,
 ) -> Result<(), String> {
-    crate::cli::render_file(
+    crate::render::render_script(
         file,
         None,
         crate::record::wav::Format::F32,
@@ -487,89 +465,4 @@ hint: `waves devices` lists this machine's outputs; nothing was played or writte
         "no audio output ({err}): rendering offline instead; start an audio server, choose a device with --device (see `waves devices`), or set play_in_real_time = false"
     );
     offline(file, cfg, duration, ov)
-}
-
-/// One line on the terminal: time, callback load, meters, recording, xruns; with the
-/// scope and the monitor lines above it when there are any.
-struct StatusLine {
-    enabled: bool,
-    last: Option<Instant>,
-    screen: Screen,
-}
-
-fn meter(peak: f32) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let db = if peak > 0.0 {
-        20.0 * peak.log10()
-    } else {
-        -96.0
-    };
-    // -48 dB .. 0 dB over 8 cells.
-    let filled = (((db + 48.0) / 6.0).clamp(0.0, 8.0)) as usize;
-    let mut s: String = (0..8)
-        .map(|i| if i < filled { BARS[i] } else { ' ' })
-        .collect();
-    s.push(if peak > 1.0 { '!' } else { ' ' });
-    s
-}
-
-fn clock(secs: f64) -> String {
-    format!("{}:{:04.1}", (secs / 60.0) as u64, secs % 60.0)
-}
-
-impl StatusLine {
-    fn new(enabled: bool, screen: Screen) -> Self {
-        StatusLine {
-            enabled,
-            last: None,
-            screen,
-        }
-    }
-
-    fn update(
-        &mut self,
-        played: f64,
-        total: Option<f64>,
-        stats: &PlayStats,
-        rec: Option<f64>,
-        reload: Option<&str>,
-        show_scope: bool,
-    ) {
-        let every = if self.screen.animated(show_scope) {
-            screen::FRAME_EVERY
-        } else {
-            STATUS_EVERY
-        };
-        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < every) {
-            return;
-        }
-        self.last = Some(Instant::now());
-        let time = match total {
-            Some(t) => format!("{} / {}", clock(played), clock(t)),
-            None => clock(played),
-        };
-        let mut line = format!(
-            "{time}  cpu {:3.0}%  L {} R {}",
-            stats.take_load(),
-            meter(stats.take_peak(0)),
-            meter(stats.take_peak(1))
-        );
-        if let Some(r) = rec {
-            line.push_str(&format!(" ● rec {r:.1} s"));
-        }
-        line.push_str(&format!("  xruns {}", stats.xruns.load(Relaxed)));
-        if let Some(r) = reload {
-            line.push_str("  ");
-            line.push_str(r);
-        }
-        self.screen.draw(&line, show_scope);
-    }
-
-    fn clear(&mut self) {
-        if self.enabled && self.last.is_some() {
-            self.screen.clear();
-            // Redraw at the next update, below whatever was printed.
-            self.last = None;
-        }
-    }
 }

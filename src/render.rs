@@ -1,15 +1,19 @@
-//! Offline rendering of a compiled graph to a WAV file, as fast as the machine allows;
-//! control thread.
+//! Offline rendering: a script file or a compiled graph to WAV files, as fast as the
+//! machine allows; main thread (the second stage on a helper thread).
 
+use crate::config::Config;
 use crate::dsp::{BLOCK, Ctx};
 use crate::engine::Renderer;
+use crate::graph;
 use crate::graph::{RuntimeGraph, Stages, best_split};
 use crate::record::RecordError;
 use crate::record::disk::{self, Disk};
 use crate::record::save::WAV_DATA_LIMIT;
 use crate::record::wav::{Format, WavSink};
+use crate::script::{self, Diagnostic, Overrides};
 use ringbuf::HeapRb;
 use ringbuf::traits::{Consumer, Observer, Producer, Split};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -670,4 +674,74 @@ fn write_all(
         nonfinite,
         stages,
     })
+}
+
+/// Compiles a script and renders it offline; prints the closing line.
+pub fn render_script(
+    file: &Path,
+    out: Option<&Path>,
+    format: Format,
+    cfg: &Config,
+    duration: Option<f64>,
+    overrides: &Overrides,
+    how: Execution,
+) -> Result<RenderReport, String> {
+    let compiled = script::compile_file_with(file, cfg.sample_rate as f64, overrides)
+        .map_err(|d: Diagnostic| d.render(None))?;
+    script::print_warnings(&compiled.warnings);
+    let seconds = duration
+        .or(compiled.spec.duration)
+        .unwrap_or(cfg.default_duration);
+    let dest = match out {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "out".into());
+            // Like a take, a render named by waves never replaces a file: only `-o` does.
+            crate::record::save::unique_path(Path::new(&cfg.output_dir), &format!("{stem}.wav"))
+                .map_err(|e| format!("error: cannot name the render in {}: {e}", cfg.output_dir))?
+        }
+    };
+    if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("error: cannot create {}: {e}", dir.display()))?;
+    }
+    let rate = cfg.sample_rate as f32;
+    let (graph, meta) = graph::compile_with(&compiled.spec, rate, how.passes);
+    // Every file the render may write must have a name this file system takes.
+    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty());
+    let file = dest.file_name().map(|f| f.to_string_lossy().to_string());
+    crate::record::save::check_names(
+        dir.unwrap_or(Path::new(".")),
+        file.as_deref().unwrap_or(""),
+        &meta.track_names,
+    )
+    .map_err(|e| format!("error: cannot render to {}: {e}", dest.display()))?;
+    let rebuild = || graph::compile_with(&compiled.spec, rate, how.passes).0;
+    let opts = RenderOptions {
+        sample_rate: cfg.sample_rate,
+        master_gain: cfg.master_gain as f32,
+        seconds,
+        format,
+        progress: std::io::stderr().is_terminal(),
+        threads: how.threads,
+        split: None,
+        part_frames: None,
+        // Ctrl-C ends the render early with a complete WAV of what was rendered.
+        stop: Some(crate::stop::stop_flag()),
+    };
+    let report = render(graph, Some(&rebuild), &meta.track_names, &dest, &opts)
+        .map_err(|e| format!("error: the render was not written: {e}"))?;
+    crate::say!("{}", report.summary());
+    if let Some(asked) = report.interrupted {
+        return Err(format!(
+            "error: the render was stopped by Ctrl-C after {:.2} s of {:.2} s; {} is a complete WAV of what was rendered",
+            report.audio_secs(),
+            asked as f64 / f64::from(report.sample_rate),
+            report.path.display()
+        ));
+    }
+    Ok(report)
 }

@@ -10,7 +10,10 @@
 //!   for [`DEBOUNCE`] (a burst of writes gives one result);
 //! - a pending file is reported only if its content differs from the content last seen
 //!   (hash of the bytes), so a `touch` or a save without changes gives nothing;
-//! - a deleted file is reported (its content is now "missing"), and again when it comes back.
+//! - a deleted file is reported (its content is now "missing"), and again when it comes back;
+//! - a watched folder removed (its watch goes with it) or made anew is noticed within
+//!   [`RECHECK`] and watched again, and said so ([`Watcher::take_notices`]);
+//! - a script that is a symbolic link is watched as the link and as its target.
 //!
 //! Nothing here panics: errors from notify or from reading a file are kept for
 //! [`Watcher::last_error`] / [`Watcher::take_error`].
@@ -56,8 +59,23 @@ pub struct Watcher {
     rx: Receiver<Message>,
     /// Canonical dir + file name → entry.
     files: BTreeMap<PathBuf, Entry>,
-    /// Canonical directories currently watched.
+    /// Canonical directories currently watched, with the identity (device, inode) each had
+    /// when its watch was made: a folder removed and made anew is another folder, whose
+    /// watch must be made again.
     dirs: BTreeSet<PathBuf>,
+    ids: BTreeMap<PathBuf, Option<(u64, u64)>>,
+    /// The files as the caller last gave them, to resolve again when a folder comes back.
+    asked: Vec<PathBuf>,
+    /// When the folders were last looked at.
+    checked: Instant,
+    /// What the user should hear about (a folder watched again, a folder gone).
+    notices: Vec<String>,
+    /// Folders that went away, and whether some file could not be placed (its folder is
+    /// missing): both are looked for again.
+    lost: BTreeSet<PathBuf>,
+    incomplete: bool,
+    /// What was last seen of files whose folder went missing, by the caller's path.
+    forgotten: BTreeMap<PathBuf, Content>,
     /// Files with events not yet examined → time of their latest event.
     pending: BTreeMap<PathBuf, Instant>,
     last_error: Option<String>,
@@ -79,6 +97,13 @@ impl Watcher {
             rx,
             files: BTreeMap::new(),
             dirs: BTreeSet::new(),
+            ids: BTreeMap::new(),
+            asked: Vec::new(),
+            checked: Instant::now(),
+            notices: Vec::new(),
+            lost: BTreeSet::new(),
+            incomplete: false,
+            forgotten: BTreeMap::new(),
             pending: BTreeMap::new(),
             last_error: None,
         };
@@ -100,6 +125,7 @@ impl Watcher {
         // Events already received still count for the files that stay.
         self.drain();
         let errors = self.apply(files);
+        self.incomplete = !errors.is_empty();
         if let Some(last) = errors.into_iter().last() {
             self.last_error = Some(last);
         }
@@ -111,6 +137,10 @@ impl Watcher {
     /// change is reported once.
     pub fn poll(&mut self) -> Vec<PathBuf> {
         self.drain();
+        if self.checked.elapsed() >= RECHECK {
+            self.checked = Instant::now();
+            self.recheck();
+        }
         let now = Instant::now();
         let ready: Vec<PathBuf> = self
             .pending
@@ -132,7 +162,12 @@ impl Watcher {
                 && entry.seen != content
             {
                 entry.seen = content;
-                changed.push(entry.path.clone());
+                let path = entry.path.clone();
+                // A linked script is watched as the link and as its target: both saw it.
+                for e in self.files.values_mut().filter(|e| e.path == path) {
+                    e.seen = content;
+                }
+                changed.push(path);
             }
         }
         changed.sort();
@@ -151,6 +186,63 @@ impl Watcher {
         self.last_error.take()
     }
 
+    /// Lines for the user: a folder that was removed and made anew is watched again, a
+    /// watched folder is gone. Each is returned once.
+    pub fn take_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.notices)
+    }
+
+    /// Looks at each watched folder: one removed (its watch went with it) or replaced by a
+    /// new folder of the same name is watched again once it is there, and its files are
+    /// looked at.
+    fn recheck(&mut self) {
+        let mut stale = Vec::new();
+        for (dir, id) in &self.ids {
+            let now = dir_id(dir);
+            if now != *id {
+                stale.push((dir.clone(), now.is_some()));
+            }
+        }
+        if stale.is_empty() && !self.incomplete {
+            return;
+        }
+        for (dir, here) in stale {
+            let _ = self.inner.unwatch(&dir);
+            self.dirs.remove(&dir);
+            self.ids.remove(&dir);
+            if !here {
+                self.notices.push(format!(
+                    "warning: {} was removed; its edits are heard again once it is back",
+                    dir.display()
+                ));
+            }
+            self.lost.insert(dir);
+        }
+        let before = self.dirs.clone();
+        let asked = self.asked.clone();
+        // A folder still missing is tried again at the next look.
+        self.incomplete = !self.apply(&asked).is_empty();
+        let back: Vec<PathBuf> = self.dirs.difference(&before).cloned().collect();
+        let now = Instant::now();
+        for dir in back {
+            if self.lost.remove(&dir) {
+                self.notices.push(format!(
+                    "note: {} is there again; watching it again",
+                    dir.display()
+                ));
+            }
+            let keys: Vec<PathBuf> = self
+                .files
+                .iter()
+                .filter(|(_, e)| e.dir == dir)
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                self.mark(key, now);
+            }
+        }
+    }
+
     /// The canonical directories being watched, sorted.
     pub fn watched_dirs(&self) -> Vec<PathBuf> {
         self.dirs.iter().cloned().collect()
@@ -159,27 +251,40 @@ impl Watcher {
     /// Installs a new file set; returns the errors met.
     fn apply(&mut self, files: &[PathBuf]) -> Vec<String> {
         let mut errors = Vec::new();
+        self.asked = files.to_vec();
         let mut old = std::mem::take(&mut self.files);
         let mut new = BTreeMap::new();
+        let mut places = Vec::new();
+        let mut unplaced = Vec::new();
         for path in files {
-            let (dir, key) = match resolve(path) {
-                Ok(resolved) => resolved,
+            match resolve(path) {
+                Ok(resolved) => places.push((path, resolved)),
                 Err(e) => {
                     errors.push(e);
-                    continue;
+                    unplaced.push(path.clone());
                 }
-            };
+            }
+            // A script that is a symbolic link is edited through its target, in the
+            // target's folder: watch that too.
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+                && let Ok(target) = path.canonicalize()
+                && let Ok(resolved) = resolve(&target)
+            {
+                places.push((path, resolved));
+            }
+        }
+        for (path, (dir, key)) in places {
             if new.contains_key(&key) {
                 continue;
             }
-            let seen = match old.remove(&key) {
-                Some(entry) => entry.seen,
-                None => match read_content(&key) {
-                    Ok(content) => content,
-                    Err(e) => {
+            let seen = match old.remove(&key).map(|e| e.seen) {
+                Some(seen) => seen,
+                None => match self.forgotten.remove(path.as_path()) {
+                    Some(seen) => seen,
+                    None => read_content(&key).unwrap_or_else(|e| {
                         errors.push(e);
                         Content::Missing
-                    }
+                    }),
                 },
             };
             let entry = Entry {
@@ -188,6 +293,13 @@ impl Watcher {
                 seen,
             };
             new.insert(key, entry);
+        }
+        // A file whose folder is missing keeps what was last seen of it, so that when the
+        // folder is back a changed file is reported.
+        for entry in old.into_values() {
+            if unplaced.contains(&entry.path) {
+                self.forgotten.insert(entry.path, entry.seen);
+            }
         }
         let needed: BTreeSet<PathBuf> = new.values().map(|e| e.dir.clone()).collect();
         for dir in self.dirs.difference(&needed) {
@@ -203,11 +315,13 @@ impl Watcher {
             }
             match self.inner.watch(&dir, RecursiveMode::NonRecursive) {
                 Ok(()) => {
+                    self.ids.insert(dir.clone(), dir_id(&dir));
                     watched.insert(dir);
                 }
                 Err(e) => errors.push(format!("cannot watch {}: {e}", dir.display())),
             }
         }
+        self.ids.retain(|d, _| watched.contains(d));
         self.dirs = watched;
         self.pending.retain(|key, _| new.contains_key(key));
         self.files = new;
@@ -277,6 +391,18 @@ impl Watcher {
             *slot = at;
         }
     }
+}
+
+/// How often the watched folders are looked at for removal.
+const RECHECK: Duration = Duration::from_millis(250);
+
+/// A folder's identity (device, inode); `None` when it is not there.
+fn dir_id(dir: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir)
+        .ok()
+        .filter(|m| m.is_dir())
+        .map(|m| (m.dev(), m.ino()))
 }
 
 /// Canonical directory of `path` and the key (canonical directory + file name). The file
@@ -653,6 +779,48 @@ mod tests {
         // Both writes are in the same quiet window; b is reported once, as first spelled.
         assert_eq!(got, vec![a.clone(), b_other.clone()]);
         assert!(collect_for(&mut w, QUIET).is_empty());
+    }
+
+    #[test]
+    fn a_folder_removed_and_made_anew_is_watched_again() {
+        let t = TempDir::new("remade");
+        fs::create_dir(t.file("sub")).unwrap();
+        let x = t.file("sub/x.rhai");
+        write_in_place(&x, "sine(220)");
+        let mut w = Watcher::new(std::slice::from_ref(&x)).expect("watcher");
+        fs::remove_dir_all(t.file("sub")).unwrap();
+        assert_eq!(wait_report(&mut w).0, vec![x.clone()], "the file went");
+        fs::create_dir(t.file("sub")).unwrap();
+        write_in_place(&x, "sine(330)");
+        // Found again within the look-again period, then edits are heard as before.
+        let start = Instant::now();
+        let mut got = Vec::new();
+        while got.is_empty() && start.elapsed() < TIMEOUT {
+            got = w.poll();
+            sleep(Duration::from_millis(5));
+        }
+        assert_eq!(got, vec![x.clone()], "the file came back");
+        let notices = w.take_notices().join("\n");
+        assert!(notices.contains("watching it again"), "{notices}");
+        write_in_place(&x, "sine(440)");
+        assert_eq!(wait_report(&mut w).0, vec![x.clone()], "an edit after");
+    }
+
+    #[test]
+    fn the_target_of_a_linked_script_is_watched() {
+        let t = TempDir::new("linked");
+        fs::create_dir(t.file("real")).unwrap();
+        fs::create_dir(t.file("play")).unwrap();
+        let target = t.file("real/x.rhai");
+        write_in_place(&target, "sine(220)");
+        let link = t.file("play/x.rhai");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let mut w = Watcher::new(std::slice::from_ref(&link)).expect("watcher");
+        write_by_rename(&target, "sine(330)");
+        assert_eq!(wait_report(&mut w).0, vec![link.clone()]);
+        write_in_place(&target, "sine(440)");
+        assert_eq!(wait_report(&mut w).0, vec![link.clone()]);
+        assert!(collect_for(&mut w, QUIET).is_empty(), "reported once");
     }
 
     #[test]

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use waves::engine::Renderer;
 use waves::engine::callback::{Callback, PlayStats};
 use waves::graph;
-use waves::io::scope::ScopeRing;
 use waves::record::tap::recorder;
 use waves::script::compile_source;
+use waves::tui::scope::ScopeRing;
 
 struct Counting;
 

@@ -4,8 +4,8 @@
 use crate::engine::Renderer;
 use crate::engine::no_alloc::no_alloc;
 use crate::io::midi_in::MidiInbox;
-use crate::io::scope::ScopeRing;
 use crate::record::tap::Tap;
+use crate::tui::scope::ScopeRing;
 use cpal::{FromSample, Sample};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};

@@ -1,14 +1,10 @@
 //! Audio and MIDI devices: opening the output stream (whose callback body is
-//! `engine::callback`), MIDI input ports, the terminal scope and screen, message colours,
-//! device listing;
+//! `engine::callback`), MIDI input ports, message colours, device listing;
 //! control thread.
 
 pub mod colour;
 pub mod midi_in;
-pub mod monitors;
 pub mod output;
-pub mod scope;
-pub mod screen;
 
 /// Lines for `waves devices`: MIDI inputs (midir), or why there are none.
 pub fn list_midi_inputs() -> Vec<String> {
