@@ -19,8 +19,8 @@ use crate::tui::status::StatusLine;
 use crate::watch::Watcher;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 /// Seconds of audio the recording ring holds while the spooler is away.

@@ -360,7 +360,10 @@ impl Watcher {
         }
         for path in &event.paths {
             if self.dirs.contains(path.as_path()) {
-                // The directory itself went away or moved: its files may be gone.
+                // The directory itself went away or moved: its files may be gone, and its
+                // watch with it. A new folder of that name may even get the old inode, so
+                // the next look makes the watch again whatever it finds.
+                self.ids.insert(path.clone(), None);
                 let keys: Vec<PathBuf> = self
                     .files
                     .iter()
