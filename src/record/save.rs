@@ -526,30 +526,15 @@ pub fn checked_name(name: &str) -> Result<String, RecordError> {
 mod tests {
     use super::*;
     use crate::record::disk::REAL;
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut n: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        n.sort();
-        n
-    }
+    use crate::record::testing::{names, temp_dir};
 
     fn save(take: &Take, dir: &Path, name: &str) -> Result<Saved, RecordError> {
         save_channels(REAL, take, 0..take.channels, dir, name, 48_000)
     }
 
-    fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("waves-naming-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn unique_path_counts_up_from_name_wav() {
-        let dir = temp_dir("unique");
+        let dir = temp_dir("waves-naming", "unique");
         let p = unique_path(&dir, "take").unwrap();
         assert_eq!(p, dir.join("take.wav"));
         std::fs::write(&p, b"x").unwrap();
@@ -575,7 +560,7 @@ mod tests {
 
     #[test]
     fn names_that_leave_the_folder_are_rejected() {
-        let dir = temp_dir("reject");
+        let dir = temp_dir("waves-naming", "reject");
         for bad in [
             "",
             ".",
@@ -604,7 +589,7 @@ mod tests {
 
     #[test]
     fn save_writes_float_wav_equal_to_take_and_no_temp_file() {
-        let root = temp_dir("save");
+        let root = temp_dir("waves-naming", "save");
         let dir = root.join("output"); // created by save
         let samples: Vec<f32> = (0..2 * 1001)
             .map(|i| (i as f32 * 0.37).sin() * 1.7) // above full scale on purpose
@@ -644,7 +629,7 @@ mod tests {
 
     #[test]
     fn publish_never_replaces_an_existing_file() {
-        let dir = temp_dir("race");
+        let dir = temp_dir("waves-naming", "race");
         let private = dir.join(".private");
         std::fs::write(&private, b"new").unwrap();
         // Simulate the race: hard_link must refuse an existing target.
@@ -664,7 +649,7 @@ mod tests {
 
     #[test]
     fn a_take_longer_than_one_file_continues_in_numbered_parts() {
-        let dir = temp_dir("split");
+        let dir = temp_dir("waves-naming", "split");
         let take = Take {
             samples: (0..2 * 2500).map(|i| i as f32).collect(),
             channels: 2,
@@ -713,7 +698,7 @@ mod tests {
     #[test]
     fn the_journal_goes_only_after_the_mix_and_stems_are_durable() {
         use crate::record::disk::trace::Traced;
-        let dir = temp_dir("durable");
+        let dir = temp_dir("waves-naming", "durable");
         let (take, link) = take_with_journal(&dir);
         let disk = Traced::default();
         let tracks = ["drums".to_string()];
@@ -752,7 +737,7 @@ mod tests {
     fn a_failure_while_publishing_keeps_the_journal() {
         use crate::record::disk::trace::Traced;
         for fail in [("sync", 1), ("link", 1), ("syncdir", 1)] {
-            let dir = temp_dir(&format!("keep-{}", fail.0));
+            let dir = temp_dir("waves-naming", &format!("keep-{}", fail.0));
             let (take, link) = take_with_journal(&dir);
             let disk = Traced {
                 fail: Some(fail),
@@ -782,7 +767,7 @@ mod tests {
     #[test]
     fn the_rescue_folder_is_private_and_refuses_links_and_other_users_folders() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let base = temp_dir("rescue");
+        let base = temp_dir("waves-naming", "rescue");
         let uid = uid();
         let own = base.join(format!("waves-rescue-{uid}"));
         let got = rescue_dir_in(&base);

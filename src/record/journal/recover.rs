@@ -261,14 +261,12 @@ fn recover_one(disk: &dyn Disk, path: &Path, dir: &Path) -> Result<Recovered, Re
         Err(e) => return Err(e),
     };
     // Only now that the WAVs are durable.
-    disk.remove(path).map_err(|e| {
-        RecordError::io(
-            "remove the recovered journal (its WAVs are written; delete it by hand)",
-            path,
-            e,
-        )
-    })?;
-    let _ = disk.sync_dir(dir);
+    remove_journal(
+        disk,
+        path,
+        dir,
+        "remove the recovered journal (its WAVs are written; delete it by hand)",
+    )?;
     let files = saved.into_iter().map(|s| (s.path, s.seconds)).collect();
     Ok(Recovered::Saved(files, stopped))
 }
@@ -361,38 +359,35 @@ fn in_place(
         // Published under a second name (a hard link): the journal's name goes; when
         // this fails the journal is still a valid WAV and a retry publishes nothing twice
         // because the file is already named: say so.
-        disk.remove(path).map_err(|e| {
-            RecordError::io(
-                "remove the recovered journal (it is now the WAV; delete the journal name by hand)",
-                path,
-                e,
-            )
-        })?;
-        let _ = disk.sync_dir(dir);
+        remove_journal(
+            disk,
+            path,
+            dir,
+            "remove the recovered journal (it is now the WAV; delete the journal name by hand)",
+        )?;
     }
     Ok(wav)
+}
+
+/// Removes a recovered journal's name once what it held is durable, then syncs the folder.
+/// When that fails the recovered files are safe, and `what` says so.
+fn remove_journal(
+    disk: &dyn Disk,
+    path: &Path,
+    dir: &Path,
+    what: &'static str,
+) -> Result<(), RecordError> {
+    disk.remove(path)
+        .map_err(|e| RecordError::io(what, path, e))?;
+    let _ = disk.sync_dir(dir);
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::super::disk::trace::Traced;
     use super::*;
-
-    fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("waves-recover-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn names(dir: &Path) -> Vec<String> {
-        let mut n: Vec<String> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        n.sort();
-        n
-    }
+    use crate::record::testing::{names, temp_dir};
 
     /// A journal as a killed waves leaves it: header, `frames` frames of `channels`, and
     /// half a frame cut by a power loss.
@@ -432,7 +427,7 @@ mod tests {
 
     #[test]
     fn a_mix_journal_becomes_its_wav_in_place_in_a_durable_order() {
-        let dir = temp_dir("inplace");
+        let dir = temp_dir("waves-recover", "inplace");
         let (path, samples) = journal(&dir, "take.wav", &[], 480);
         let disk = Traced::default();
         recover_with(&disk, &dir).unwrap();
@@ -458,7 +453,7 @@ mod tests {
 
     #[test]
     fn a_disk_without_room_for_a_copy_gets_the_journal_in_place() {
-        let dir = temp_dir("noroom");
+        let dir = temp_dir("waves-recover", "noroom");
         let (_, samples) = journal(&dir, "take.wav", &["drums"], 300);
         let disk = Traced {
             free: Some(1000),
@@ -476,7 +471,7 @@ mod tests {
 
     #[test]
     fn stems_are_copied_when_there_is_room_never_overwriting() {
-        let dir = temp_dir("copy");
+        let dir = temp_dir("waves-recover", "copy");
         std::fs::write(dir.join("take.wav"), b"mine").unwrap();
         let (_, samples) = journal(&dir, "take.wav", &["drums"], 480);
         recover(&dir).unwrap();
@@ -491,7 +486,7 @@ mod tests {
 
     #[test]
     fn a_failed_recover_keeps_the_journal_and_a_retry_duplicates_nothing() {
-        let dir = temp_dir("retry");
+        let dir = temp_dir("waves-recover", "retry");
         // A crafted stem name, and a folder sync that fails for the stem.
         let (path, _) = journal(&dir, "take.wav", &["../evil\n"], 100);
         let disk = Traced {
@@ -513,7 +508,7 @@ mod tests {
 
     #[test]
     fn a_long_name_in_a_journal_is_recovered_under_a_name_that_fits() {
-        let dir = temp_dir("long");
+        let dir = temp_dir("waves-recover", "long");
         for n in [230, 250] {
             let name = format!("{}.wav", "y".repeat(n - 4));
             // Written as an older waves would have, without checking the name.
@@ -530,7 +525,7 @@ mod tests {
 
     #[test]
     fn a_foreign_file_is_an_error_and_kept() {
-        let dir = temp_dir("foreign");
+        let dir = temp_dir("waves-recover", "foreign");
         std::fs::write(dir.join(".x.journal"), b"not a journal at all").unwrap();
         let e = recover(&dir).unwrap_err();
         assert!(e.to_string().contains("1 of 1"), "{e}");

@@ -508,13 +508,7 @@ mod tests {
     use super::super::super::tap::recorder;
     use super::super::read;
     use super::*;
-
-    fn temp_dir(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("waves-jwrite-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
+    use crate::record::testing::temp_dir;
 
     /// A disk that takes `rate` bytes a second.
     struct Slow {
@@ -549,7 +543,7 @@ mod tests {
         Vec<f32>,
         Duration,
     ) {
-        let dir = temp_dir(tag);
+        let dir = temp_dir("waves-jwrite", tag);
         let (mut tap, spooler) = recorder(24_000, 2);
         let (spooler, link) = attach_with(spooler, &dir, "take.wav", 48_000, &[], move |f| {
             Box::new(Slow { file: f, rate })
@@ -621,7 +615,7 @@ mod tests {
 
     #[test]
     fn spooled_frames_land_in_the_journal_with_new_tracks() {
-        let dir = temp_dir("spool");
+        let dir = temp_dir("waves-jwrite", "spool");
         let (mut tap, spooler) = recorder(4096, 6);
         let (spooler, link) = attach(spooler, &dir, "take.wav", 48_000, &["a".into()]).unwrap();
         let link = link.expect("a journal");
@@ -651,7 +645,7 @@ mod tests {
         let Ok(full) = OpenOptions::new().write(true).open("/dev/full") else {
             return; // not Linux
         };
-        let dir = temp_dir("full");
+        let dir = temp_dir("waves-jwrite", "full");
         let (mut tap, spooler) = recorder(4096, 2);
         let (spooler, link) =
             attach_with(spooler, &dir, "take.wav", 48_000, &[], |_| Box::new(full)).unwrap();
@@ -669,7 +663,7 @@ mod tests {
 
     #[test]
     fn names_that_do_not_fit_fail_before_anything_is_written() {
-        let dir = temp_dir("names");
+        let dir = temp_dir("waves-jwrite", "names");
         for (name, tracks, why) in [
             ("x".repeat(250), vec![], "too long"),
             (format!("{}.wav", "x".repeat(240)), vec![], "too long"),
